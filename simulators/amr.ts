@@ -1,0 +1,474 @@
+/**
+ * A simulated tote AMR behind the VDA 5050 vehicle helper. It drives accepted orders node by
+ * node over the route graph with a trapezoidal speed profile, turns on the spot where the path
+ * bends, stops at the end of the released base and waits for an update, lifts and sets down
+ * totes, drains and charges its battery, and honours pause, resume and cancel.
+ *
+ * Straight runs of nodes without actions are driven as one move (no stop at each grid node);
+ * a pause or cancel stops the robot where it is, and resuming re-plans from that point.
+ */
+import { VdaVehicle, type DeviceLink } from '../devices/index.js';
+import type { VdaAction, VdaNode } from '../protocols/index.js';
+import type { SiteLayout } from '../src/index.js';
+import { amrFactsheet, DEFAULT_AMR_PHYSICS, type AmrPhysics } from './amr-factsheet.js';
+import { batteryAfter, type BatteryMode } from './battery.js';
+import { realClock, type SimClock } from './clock.js';
+import { angleDelta, distance, heading, pointAlong, trapezoidAt, trapezoidTime, turnTime, type AxisLimits, type Point } from './kinematics.js';
+
+export type AmrSpec = SiteLayout['devices']['amrs'][number];
+
+export interface SimulatedAmrOptions {
+  layout: SiteLayout;
+  spec: AmrSpec;
+  interfaceName: string;
+  /** Broker URL; or `link` for an in-memory transport. */
+  url?: string;
+  link?: DeviceLink;
+  clock?: SimClock;
+  username?: string;
+  password?: string;
+  physics?: Partial<AmrPhysics>;
+  /** Percent at start; 100 by default. */
+  initialBattery?: number;
+  /** Motion is integrated in ticks of this many milliseconds (100 by default). */
+  tickMs?: number;
+  /** State is published at least this often (5000 ms by default). */
+  stateIntervalMs?: number;
+  /** Visualization period while moving (500 ms by default, i.e. 2 Hz). */
+  visualizationIntervalMs?: number;
+}
+
+type Activity =
+  | { kind: 'idle' }
+  | { kind: 'turn'; from: number; to: number; startedAt: number; duration: number }
+  | { kind: 'drive'; points: Point[]; marks: { node: VdaNode; at: number }[]; length: number; limits: AxisLimits; direction: number; startedAt: number; duration: number }
+  | { kind: 'action'; action: VdaAction; endsAt: number };
+
+/** Within this distance (m) the robot counts as standing on a node. */
+const ON_NODE = 0.05;
+/** Heading differences below this (rad) need no turn. */
+const ALIGNED = 0.01;
+
+export class SimulatedAmr {
+  readonly vehicle: VdaVehicle;
+  readonly serialNumber: string;
+  private readonly clock: SimClock;
+  private readonly physics: AmrPhysics;
+  private readonly coords: Map<string, Point>;
+  private readonly chargers: Set<string>;
+  private readonly mapId: string;
+  private readonly tickMs: number;
+  private readonly stateIntervalMs: number;
+  private readonly vizIntervalMs: number;
+  private activity: Activity = { kind: 'idle' };
+  private cancelTimer: (() => void) | undefined;
+  private cancelHeartbeat: (() => void) | undefined;
+  private pendingActions: VdaAction[] = [];
+  /** Remaining milliseconds of an action interrupted by a pause. */
+  private pausedActionLeft: number | undefined;
+  private paused = false;
+  private charging = false;
+  private battery: number;
+  private batteryAt: number;
+  private lastVizAt = -Infinity;
+  /** Kept here as well as in the vehicle state, which is only readable as a copy. */
+  private pose: Point & { theta: number };
+  private stopped = false;
+
+  private constructor(vehicle: VdaVehicle, opts: SimulatedAmrOptions, clock: SimClock, physics: AmrPhysics) {
+    this.vehicle = vehicle;
+    this.serialNumber = opts.spec.serialNumber;
+    this.clock = clock;
+    this.physics = physics;
+    this.coords = new Map(opts.layout.graph.nodes.map((n) => [n.id, { x: n.x, y: n.y }]));
+    this.chargers = new Set(opts.layout.chargers.map((c) => c.nodeId));
+    this.mapId = opts.layout.site.mapId;
+    this.tickMs = opts.tickMs ?? 100;
+    this.stateIntervalMs = opts.stateIntervalMs ?? 5000;
+    this.vizIntervalMs = opts.visualizationIntervalMs ?? 500;
+    const start = this.coords.get(opts.spec.startNode) ?? { x: 0, y: 0 };
+    this.pose = { ...start, theta: 0 };
+    this.battery = opts.initialBattery ?? 100;
+    this.batteryAt = clock.now();
+  }
+
+  static async start(opts: SimulatedAmrOptions): Promise<SimulatedAmr> {
+    const clock = opts.clock ?? realClock();
+    const physics: AmrPhysics = { ...DEFAULT_AMR_PHYSICS, ...opts.physics };
+    if (opts.spec.maxSpeed !== undefined) physics.maxSpeed = opts.spec.maxSpeed;
+    if (opts.spec.acceleration !== undefined) physics.accel = opts.spec.acceleration;
+    const start = opts.layout.graph.nodes.find((n) => n.id === opts.spec.startNode);
+    if (start === undefined) throw new RangeError(`unknown start node ${opts.spec.startNode}`);
+    const vehicleOpts: Parameters<typeof VdaVehicle.connect>[0] = {
+      interfaceName: opts.interfaceName,
+      manufacturer: opts.spec.manufacturer,
+      serialNumber: opts.spec.serialNumber,
+      factsheet: amrFactsheet(opts.spec.model ?? 'sim-amr', physics),
+      initial: {
+        lastNodeId: start.id,
+        agvPosition: { x: start.x, y: start.y, theta: 0, mapId: opts.layout.site.mapId, positionInitialized: true, localizationScore: 1 },
+        batteryCharge: opts.initialBattery ?? 100,
+      },
+      now: () => clock.now(),
+    };
+    if (opts.link !== undefined) vehicleOpts.link = opts.link;
+    if (opts.url !== undefined) vehicleOpts.url = opts.url;
+    if (opts.username !== undefined) vehicleOpts.username = opts.username;
+    if (opts.password !== undefined) vehicleOpts.password = opts.password;
+    const vehicle = await VdaVehicle.connect(vehicleOpts);
+    const amr = new SimulatedAmr(vehicle, opts, clock, physics);
+    amr.wire();
+    return amr;
+  }
+
+  /** Battery charge in percent, brought up to date. */
+  get batteryCharge(): number {
+    this.updateBattery();
+    return this.battery;
+  }
+
+  async stop(graceful = true): Promise<void> {
+    this.stopped = true;
+    this.cancelTimer?.();
+    this.cancelHeartbeat?.();
+    await this.vehicle.close(graceful);
+  }
+
+  private wire(): void {
+    this.vehicle.onOrder((order, isUpdate) => {
+      const stitch = order.nodes[0];
+      // Actions an update adds to a node we already stand on run right away.
+      if (isUpdate && stitch !== undefined && stitch.sequenceId <= this.vehicle.state.lastNodeSequenceId) this.queueActions(stitch);
+      if (!isUpdate) this.pendingActions = [];
+      this.next();
+    });
+    this.vehicle.onInstantAction((a) => this.instant(a));
+    this.heartbeat();
+    this.atChargerCheck();
+  }
+
+  /** Decides what to do next whenever the robot is not busy. */
+  private next(): void {
+    if (this.stopped || this.paused || this.activity.kind !== 'idle') return;
+    const action = this.pendingActions.shift();
+    if (action !== undefined) return this.startAction(action);
+    const head = this.vehicle.remainingNodes[0];
+    if (head === undefined || !head.released) return this.settle();
+    const target = this.positionOf(head);
+    if (target === undefined) return this.fail(`node ${head.nodeId} has no position`);
+    if (distance(this.here(), target) <= ON_NODE) {
+      this.arrive(head, target);
+      return this.next();
+    }
+    const direction = heading(this.here(), target);
+    if (Math.abs(angleDelta(this.theta(), direction)) > ALIGNED) return this.startTurn(direction);
+    this.startDrive(direction);
+  }
+
+  private startTurn(to: number): void {
+    const from = this.theta();
+    const duration = turnTime(from, to, this.physics.turnSecondsPerRevolution) * 1000;
+    this.setActivity({ kind: 'turn', from, to, startedAt: this.clock.now(), duration });
+    this.vehicle.setDriving(true);
+    this.tick();
+  }
+
+  private startDrive(direction: number): void {
+    const points: Point[] = [this.here()];
+    const marks: { node: VdaNode; at: number }[] = [];
+    let length = 0;
+    let maxSpeed = this.physics.maxSpeed;
+    const edges = this.vehicle.remainingEdges;
+    for (const node of this.vehicle.remainingNodes) {
+      if (!node.released) break;
+      const p = this.positionOf(node);
+      const last = points[points.length - 1] as Point;
+      if (p === undefined || (marks.length > 0 && Math.abs(angleDelta(direction, heading(last, p))) > ALIGNED)) break;
+      length += distance(last, p);
+      points.push(p);
+      marks.push({ node, at: length });
+      const edge = edges.find((e) => e.endNodeId === node.nodeId && e.sequenceId === node.sequenceId - 1);
+      if (edge?.maxSpeed !== undefined) maxSpeed = Math.min(maxSpeed, edge.maxSpeed);
+      for (const a of edge?.actions ?? []) {
+        if (this.vehicle.actionStatus(a.actionId) === 'WAITING') this.vehicle.setActionStatus(a.actionId, 'FAILED', 'edge actions are not supported');
+      }
+      // Stop where there is work to do; the base end is reached when the loop runs out.
+      if (node.actions.length > 0) break;
+    }
+    const limits = { maxSpeed, accel: this.physics.accel };
+    this.setCharging(false);
+    this.setActivity({ kind: 'drive', points, marks, length, limits, direction, startedAt: this.clock.now(), duration: trapezoidTime(length, limits) * 1000 });
+    this.vehicle.setDriving(true);
+    this.vehicle.setNewBaseRequest(false);
+    this.publish();
+    this.tick();
+  }
+
+  /** Integrates the current move up to now and schedules the next tick. */
+  private tick(): void {
+    const a = this.activity;
+    const now = this.clock.now();
+    if (a.kind === 'turn') {
+      const f = a.duration === 0 ? 1 : Math.min(1, (now - a.startedAt) / a.duration);
+      const omega = f < 1 ? (Math.sign(angleDelta(a.from, a.to)) * 2 * Math.PI) / this.physics.turnSecondsPerRevolution : 0;
+      this.setPose({ ...this.here(), theta: normalize(a.from + angleDelta(a.from, a.to) * f) }, { vx: 0, vy: 0, omega });
+      if (f >= 1) return this.finishMove();
+    } else if (a.kind === 'drive') {
+      const t = (now - a.startedAt) / 1000;
+      const { position, velocity } = trapezoidAt(a.length, a.limits, t);
+      const p = pointAlong(a.points, position);
+      while (a.marks.length > 0 && (a.marks[0]?.at ?? Infinity) <= position + 1e-6) {
+        const mark = a.marks.shift() as { node: VdaNode; at: number };
+        this.vehicle.reachedNode(mark.node.nodeId, mark.node.sequenceId);
+        this.queueActions(mark.node);
+        // The last node of the move is published by finishMove, with driving=false.
+        if (a.marks.length > 0) this.publish();
+      }
+      this.setPose({ x: p.x, y: p.y, theta: a.direction }, { vx: velocity, vy: 0, omega: 0 }, Math.max(0, position - distanceUpTo(a.points, a.points.length - 1 - a.marks.length)));
+      if (t * 1000 >= a.duration) return this.finishMove();
+    } else {
+      return;
+    }
+    this.updateBattery();
+    if (now - this.lastVizAt >= this.vizIntervalMs) {
+      this.lastVizAt = now;
+      this.fireAndForget(this.vehicle.publishVisualization());
+    }
+    this.cancelTimer = this.clock.setTimer(() => this.tick(), this.tickMs);
+  }
+
+  private finishMove(): void {
+    this.updateBattery();
+    this.activity = { kind: 'idle' };
+    this.vehicle.setDriving(false);
+    this.publish();
+    this.fireAndForget(this.vehicle.publishVisualization());
+    this.next();
+  }
+
+  /** Standing on a node of the path: mark it reached and queue its actions. */
+  private arrive(node: VdaNode, at: Point): void {
+    this.setPose({ x: at.x, y: at.y, theta: this.theta() });
+    this.vehicle.reachedNode(node.nodeId, node.sequenceId);
+    this.queueActions(node);
+    this.publish();
+  }
+
+  private queueActions(node: VdaNode): void {
+    for (const a of node.actions) if (this.vehicle.actionStatus(a.actionId) === 'WAITING') this.pendingActions.push(a);
+  }
+
+  private startAction(action: VdaAction): void {
+    if (action.actionType !== 'pick' && action.actionType !== 'drop') {
+      this.vehicle.setActionStatus(action.actionId, 'FAILED', `unsupported action type ${action.actionType}`);
+      this.publish();
+      return this.next();
+    }
+    this.vehicle.setActionStatus(action.actionId, 'INITIALIZING');
+    this.publish();
+    this.setActivity({ kind: 'action', action, endsAt: Infinity });
+    // INITIALIZING and RUNNING are separate events so the core sees each transition.
+    this.cancelTimer = this.clock.setTimer(() => this.runAction(action, this.physics.handlingSeconds * 1000), 0);
+  }
+
+  private runAction(action: VdaAction, ms: number): void {
+    this.vehicle.setActionStatus(action.actionId, 'RUNNING');
+    this.publish();
+    this.setActivity({ kind: 'action', action, endsAt: this.clock.now() + ms });
+    this.cancelTimer = this.clock.setTimer(() => this.finishAction(action), ms);
+  }
+
+  private finishAction(action: VdaAction): void {
+    const loadId = stringParam(action, 'loadId') ?? `tote-${this.serialNumber}`;
+    if (action.actionType === 'pick') this.vehicle.setLoads([{ loadId, loadType: stringParam(action, 'loadType') ?? 'TOTE', loadPosition: 'deck' }]);
+    else this.vehicle.setLoads([]);
+    this.vehicle.setActionStatus(action.actionId, 'FINISHED', `${action.actionType === 'pick' ? 'picked' : 'dropped'} ${loadId}`);
+    this.activity = { kind: 'idle' };
+    this.publish();
+    this.next();
+  }
+
+  private instant(a: VdaAction): void {
+    switch (a.actionType) {
+      case 'startPause':
+        this.pause();
+        return this.finishInstant(a, 'FINISHED');
+      case 'stopPause':
+        this.finishInstant(a, 'FINISHED');
+        return this.resume();
+      case 'cancelOrder':
+        return this.cancelOrder();
+      case 'startCharging':
+        if (!this.atCharger() || this.activity.kind !== 'idle') return this.finishInstant(a, 'FAILED', 'not standing at a charger');
+        this.setCharging(true);
+        return this.finishInstant(a, 'FINISHED');
+      case 'stopCharging':
+        this.setCharging(false);
+        return this.finishInstant(a, 'FINISHED');
+      default:
+        return this.finishInstant(a, 'FAILED', `unsupported instant action ${a.actionType}`);
+    }
+  }
+
+  private finishInstant(a: VdaAction, status: 'FINISHED' | 'FAILED', result?: string): void {
+    this.vehicle.setActionStatus(a.actionId, status, result);
+    this.publish();
+  }
+
+  private pause(): void {
+    if (this.paused) return;
+    this.freeze();
+    const a = this.activity;
+    if (a.kind === 'action' && a.endsAt !== Infinity) {
+      this.pausedActionLeft = Math.max(0, a.endsAt - this.clock.now());
+      this.vehicle.setActionStatus(a.action.actionId, 'PAUSED');
+    } else if (a.kind !== 'action') {
+      this.activity = { kind: 'idle' };
+    }
+    this.paused = true;
+    this.vehicle.setPaused(true);
+  }
+
+  private resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.vehicle.setPaused(false);
+    const a = this.activity;
+    if (a.kind === 'action') {
+      const left = this.pausedActionLeft;
+      this.pausedActionLeft = undefined;
+      if (left === undefined) this.runAction(a.action, this.physics.handlingSeconds * 1000);
+      else this.runAction(a.action, left);
+      return;
+    }
+    this.publish();
+    this.next();
+  }
+
+  private cancelOrder(): void {
+    this.freeze();
+    this.activity = { kind: 'idle' };
+    this.pendingActions = [];
+    this.pausedActionLeft = undefined;
+    this.fireAndForget(this.vehicle.finishCancel().then(() => this.next()));
+  }
+
+  /** Stops motion or action timers where they are (the robot brakes to a halt in place). */
+  private freeze(): void {
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    if (this.activity.kind === 'turn' || this.activity.kind === 'drive') {
+      this.tickOnce();
+      this.updateBattery();
+      this.vehicle.setDriving(false);
+    }
+  }
+
+  /** Brings the pose up to now without scheduling another tick. */
+  private tickOnce(): void {
+    this.tick();
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+  }
+
+  /** Nothing left to drive: rest, request more base if a horizon is waiting, charge if on a charger. */
+  private settle(): void {
+    const horizonWaiting = this.vehicle.remainingNodes.length > 0;
+    if (horizonWaiting !== this.vehicle.state.newBaseRequest) {
+      this.vehicle.setNewBaseRequest(horizonWaiting);
+      this.publish();
+    }
+    this.atChargerCheck();
+  }
+
+  private atChargerCheck(): void {
+    if (!this.vehicle.orderActive && this.atCharger() && this.battery < 100 && !this.charging) {
+      this.setCharging(true);
+      this.publish();
+    }
+  }
+
+  private atCharger(): boolean {
+    const node = this.vehicle.state.lastNodeId;
+    const at = this.coords.get(node);
+    return this.chargers.has(node) && at !== undefined && distance(this.here(), at) <= ON_NODE;
+  }
+
+  private setCharging(charging: boolean): void {
+    if (this.charging === charging) return;
+    this.updateBattery();
+    this.charging = charging;
+    this.vehicle.setBattery(this.battery, charging);
+  }
+
+  private updateBattery(): void {
+    const now = this.clock.now();
+    const mode: BatteryMode = this.charging ? 'charging' : this.activity.kind === 'drive' || this.activity.kind === 'turn' ? 'driving' : 'idle';
+    this.battery = batteryAfter(this.battery, mode, (now - this.batteryAt) / 1000);
+    this.batteryAt = now;
+    // A full battery ends the charge; the charger stops drawing current.
+    if (this.charging && this.battery >= 100) this.charging = false;
+    this.vehicle.setBattery(Math.round(this.battery * 100) / 100, this.charging);
+  }
+
+  private heartbeat(): void {
+    if (this.stopped) return;
+    this.cancelHeartbeat = this.clock.setTimer(() => {
+      this.updateBattery();
+      this.publish();
+      this.heartbeat();
+    }, this.stateIntervalMs);
+  }
+
+  private fail(description: string): void {
+    this.vehicle.addError({ errorType: 'navigationError', errorLevel: 'FATAL', errorDescription: description, errorReferences: [{ referenceKey: 'orderId', referenceValue: this.vehicle.state.orderId }] });
+    this.publish();
+  }
+
+  private setActivity(a: Activity): void {
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    this.activity = a;
+  }
+
+  private positionOf(node: VdaNode): Point | undefined {
+    return node.nodePosition ?? this.coords.get(node.nodeId);
+  }
+
+  private setPose(pose: Point & { theta: number }, velocity?: { vx: number; vy: number; omega: number }, distanceSinceLastNode?: number): void {
+    this.pose = pose;
+    this.vehicle.setPosition({ ...pose, mapId: this.mapId, positionInitialized: true, localizationScore: 1 }, velocity, distanceSinceLastNode);
+  }
+
+  private here(): Point {
+    return { x: this.pose.x, y: this.pose.y };
+  }
+
+  private theta(): number {
+    return this.pose.theta;
+  }
+
+  private publish(): void {
+    if (!this.stopped) this.fireAndForget(this.vehicle.publishState());
+  }
+
+  private fireAndForget(p: Promise<unknown>): void {
+    // Publish failures are counted by the vehicle helper; the next event re-sends state.
+    p.catch(() => undefined);
+  }
+}
+
+function normalize(theta: number): number {
+  return angleDelta(0, theta);
+}
+
+function distanceUpTo(points: readonly Point[], index: number): number {
+  let sum = 0;
+  for (let i = 1; i <= index && i < points.length; i++) sum += distance(points[i - 1] as Point, points[i] as Point);
+  return sum;
+}
+
+function stringParam(action: VdaAction, key: string): string | undefined {
+  const v = action.actionParameters?.find((p) => p.key === key)?.value;
+  return typeof v === 'string' ? v : undefined;
+}

@@ -1,0 +1,14 @@
+/** Emulated devices, site layouts and order generators for live runs, simulations and tests. */
+export { SimulatedAmr, type AmrSpec, type SimulatedAmrOptions } from './amr.js';
+export { amrFactsheet, AMR_INSTANT_ACTIONS, AMR_NODE_ACTIONS, DEFAULT_AMR_PHYSICS, type AmrPhysics } from './amr-factsheet.js';
+export { SimulatedAsrs, ASRS_ACTIONS, type AsrsSpec } from './asrs.js';
+export { SimulatedConveyor, CONVEYOR_ACTIONS, type ConveyorSpec } from './conveyor.js';
+export { SimulatedArm, ARM_ACTIONS, type ArmSpec } from './arm.js';
+export { startSimulatedSite, type SimCredentials, type SimDeviceClass, type SimLogger, type SimulatedDevices, type SimulatedSite, type SimulatedSiteOptions } from './site-sim.js';
+export { startOrderFeed, createOrderGenerator, type FeedLogger, type FeedOrderBody, type OrderFeedOptions, type OrderFeedStats } from './order-feed.js';
+export { ManualClock, realClock, scaledClock, type SimClock } from './clock.js';
+export { createRng, hashSeed, type Rng } from './random.js';
+export { batteryAfter, DEFAULT_BATTERY, type BatteryMode, type BatterySpec } from './battery.js';
+export * from './kinematics.js';
+export { WcsActionRunner, type ActionPlan, type Planner } from './wcs-runner.js';
+export { generateDemoLayout } from './sites/generate-demo.js';

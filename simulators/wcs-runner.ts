@@ -1,0 +1,183 @@
+/**
+ * Executes the actions of wcs/v1 jobs for a simulated device: takes each accepted job's
+ * actions in arrival order, reports WAITING -> INITIALIZING -> RUNNING -> FINISHED | FAILED
+ * through the WcsDevice, and supports the `startPause`/`stopPause` instant actions (a running
+ * action freezes and later continues with the time it had left).
+ *
+ * A serial runner models one machine (an AS/RS shuttle, an arm); a parallel one a belt that
+ * carries many loads at once.
+ */
+import type { WcsDevice } from '../devices/index.js';
+import type { WcsAction } from '../protocols/index.js';
+import type { SimClock } from './clock.js';
+
+export interface ActionPlan {
+  /** Simulated duration of the action. */
+  durationMs: number;
+  /** Result text reported with FINISHED. */
+  result?: string;
+  /** Called when the action completes, before FINISHED is published. */
+  onDone?(): void;
+}
+
+/** A plan, or the reason the action cannot run (reported as FAILED). */
+export type Planner = (jobId: string, action: WcsAction) => ActionPlan | { failed: string };
+
+interface Running {
+  jobId: string;
+  action: WcsAction;
+  plan: ActionPlan;
+  startedAt: number;
+  endsAt: number;
+  /** Set while paused: milliseconds still to go. */
+  left?: number;
+  cancel?: () => void;
+}
+
+export class WcsActionRunner {
+  private readonly queue: { jobId: string; action: WcsAction }[] = [];
+  private readonly running = new Set<Running>();
+  private paused = false;
+  private stopped = false;
+  completed = 0;
+  failed = 0;
+
+  constructor(
+    private readonly device: WcsDevice,
+    private readonly clock: SimClock,
+    private readonly mode: 'serial' | 'parallel',
+    private readonly planner: Planner,
+  ) {
+    device.onJob((job) => {
+      const queued = new Set(this.queue.map((q) => `${q.jobId}\n${q.action.actionId}`));
+      for (const r of this.running) queued.add(`${r.jobId}\n${r.action.actionId}`);
+      const state = device.jobState(job.jobId);
+      for (const action of job.actions) {
+        const status = state?.actionStates.find((a) => a.actionId === action.actionId)?.actionStatus;
+        if (status === 'WAITING' && !queued.has(`${job.jobId}\n${action.actionId}`)) this.queue.push({ jobId: job.jobId, action });
+      }
+      this.pump();
+    });
+    device.onInstantActions((msg) => {
+      for (const a of msg.actions) {
+        if (a.actionType === 'startPause') this.pause();
+        else if (a.actionType === 'stopPause') this.resume();
+      }
+    });
+  }
+
+  get queueLength(): number {
+    return this.queue.length;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Actions in progress with their progress in [0, 1]. */
+  get inProgress(): { jobId: string; action: WcsAction; progress: number }[] {
+    const now = this.clock.now();
+    return [...this.running].map((r) => {
+      const total = r.endsAt - r.startedAt;
+      const left = r.left ?? Math.max(0, r.endsAt - now);
+      return { jobId: r.jobId, action: r.action, progress: total <= 0 ? 1 : 1 - left / total };
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const r of this.running) r.cancel?.();
+    this.running.clear();
+  }
+
+  private pump(): void {
+    while (!this.stopped && !this.paused && this.queue.length > 0 && (this.mode === 'parallel' || this.running.size === 0)) {
+      const next = this.queue.shift();
+      if (next !== undefined) this.start(next.jobId, next.action);
+    }
+  }
+
+  private start(jobId: string, action: WcsAction): void {
+    // Planned at start, not at arrival: the machine's position then is what counts.
+    const plan = this.planner(jobId, action);
+    if ('failed' in plan) {
+      this.failed++;
+      this.report(jobId, action.actionId, 'FAILED', plan.failed);
+      return;
+    }
+    const now = this.clock.now();
+    const r: Running = { jobId, action, plan, startedAt: now, endsAt: now + plan.durationMs };
+    this.running.add(r);
+    this.report(jobId, action.actionId, 'INITIALIZING');
+    this.report(jobId, action.actionId, 'RUNNING');
+    r.cancel = this.clock.setTimer(() => this.finish(r), plan.durationMs);
+  }
+
+  private finish(r: Running): void {
+    this.running.delete(r);
+    r.plan.onDone?.();
+    this.completed++;
+    this.report(r.jobId, r.action.actionId, 'FINISHED', r.plan.result);
+    this.pump();
+  }
+
+  private pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    const now = this.clock.now();
+    for (const r of this.running) {
+      r.cancel?.();
+      r.left = Math.max(0, r.endsAt - now);
+      this.report(r.jobId, r.action.actionId, 'PAUSED');
+    }
+    void this.device.setPaused(true).catch(() => undefined);
+  }
+
+  private resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    const now = this.clock.now();
+    for (const r of this.running) {
+      const left = r.left ?? 0;
+      delete r.left;
+      r.endsAt = now + left;
+      r.startedAt = r.endsAt - r.plan.durationMs;
+      this.report(r.jobId, r.action.actionId, 'RUNNING');
+      r.cancel = this.clock.setTimer(() => this.finish(r), left);
+    }
+    void this.device.setPaused(false).catch(() => undefined);
+    this.pump();
+  }
+
+  private report(jobId: string, actionId: string, status: 'INITIALIZING' | 'RUNNING' | 'PAUSED' | 'FINISHED' | 'FAILED', result?: string): void {
+    // Publish failures are counted by the device; its state is re-sent on reconnect.
+    this.device.setActionStatus(jobId, actionId, status, result).catch(() => undefined);
+  }
+}
+
+/** The string value of an action parameter. */
+export function param(action: WcsAction, key: string): string | undefined {
+  return action.actionParameters.find((p) => p.key === key)?.value;
+}
+
+/** Supported instant actions every simulated wcs device declares in its factsheet. */
+export const PAUSE_ACTIONS = [
+  { actionType: 'startPause', parameterKeys: [], description: 'instant: freeze running actions' },
+  { actionType: 'stopPause', parameterKeys: [], description: 'instant: continue' },
+];
+
+/** Publishes telemetry every `periodMs` until the returned function is called. */
+export function every(clock: SimClock, periodMs: number, fn: () => void): () => void {
+  let cancel: (() => void) | undefined;
+  let stopped = false;
+  const loop = (): void => {
+    if (stopped) return;
+    fn();
+    cancel = clock.setTimer(loop, periodMs);
+  };
+  cancel = clock.setTimer(loop, periodMs);
+  return () => {
+    stopped = true;
+    cancel?.();
+  };
+}

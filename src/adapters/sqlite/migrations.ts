@@ -1,0 +1,156 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Versioned schema migrations. Append only: a released migration is never edited, because
+ * data dirs in the field have already applied it. Each runs in its own transaction.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'journal, orders, lines, stock, tasks, outbox, devices',
+    sql: `
+      CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        aggregate_type TEXT NOT NULL,
+        aggregate_id TEXT NOT NULL,
+        order_id TEXT,
+        actor TEXT,
+        data TEXT NOT NULL
+      );
+      CREATE INDEX events_order ON events(order_id, seq);
+      CREATE INDEX events_aggregate ON events(aggregate_type, aggregate_id, seq);
+
+      CREATE TABLE idempotency_keys (
+        key TEXT PRIMARY KEY,
+        request_hash TEXT NOT NULL,
+        status_code INTEGER NOT NULL,
+        response TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+
+      CREATE TABLE skus (
+        sku TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        unit_price REAL
+      );
+
+      CREATE TABLE stock (
+        site TEXT NOT NULL,
+        location TEXT NOT NULL,
+        sku TEXT NOT NULL REFERENCES skus(sku),
+        zone TEXT NOT NULL,
+        on_hand INTEGER NOT NULL CHECK (on_hand >= 0),
+        reserved INTEGER NOT NULL DEFAULT 0 CHECK (reserved >= 0),
+        safety_stock INTEGER NOT NULL DEFAULT 0 CHECK (safety_stock >= 0),
+        PRIMARY KEY (site, location, sku),
+        CHECK (reserved <= on_hand)
+      );
+      CREATE INDEX stock_sku ON stock(sku);
+
+      CREATE TABLE orders (
+        id TEXT PRIMARY KEY,
+        external_id TEXT,
+        channel TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        fulfilment TEXT NOT NULL,
+        snapshot TEXT NOT NULL,
+        body TEXT NOT NULL,
+        priority INTEGER NOT NULL DEFAULT 0,
+        promised_by INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX orders_status ON orders(status, created_at);
+      CREATE INDEX orders_fulfilment ON orders(fulfilment, created_at);
+      CREATE INDEX orders_external ON orders(channel, external_id);
+      CREATE INDEX orders_customer ON orders(customer_id, created_at);
+
+      CREATE TABLE order_lines (
+        id TEXT PRIMARY KEY,
+        order_id TEXT NOT NULL REFERENCES orders(id),
+        line_no INTEGER NOT NULL,
+        sku TEXT NOT NULL,
+        quantity INTEGER NOT NULL CHECK (quantity > 0),
+        state TEXT NOT NULL,
+        site TEXT,
+        location TEXT,
+        zone TEXT,
+        snapshot TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX lines_order ON order_lines(order_id, line_no);
+      CREATE INDEX lines_state ON order_lines(state);
+
+      CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        line_id TEXT NOT NULL REFERENCES order_lines(id),
+        step INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        device_class TEXT NOT NULL,
+        device_id TEXT,
+        state TEXT NOT NULL,
+        load_id TEXT,
+        plan TEXT NOT NULL,
+        progress TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX tasks_line ON tasks(line_id, step);
+      CREATE INDEX tasks_state ON tasks(state);
+      CREATE INDEX tasks_device ON tasks(device_id, state);
+
+      CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        topic TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        qos INTEGER NOT NULL,
+        retain INTEGER NOT NULL DEFAULT 0,
+        expiry_seconds INTEGER,
+        correlation TEXT,
+        created_at INTEGER NOT NULL,
+        sent_at INTEGER,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        confirmed_at INTEGER
+      );
+      CREATE INDEX outbox_unsent ON outbox(sent_at) WHERE sent_at IS NULL;
+      CREATE INDEX outbox_unconfirmed ON outbox(correlation) WHERE confirmed_at IS NULL;
+
+      CREATE TABLE sequences (
+        name TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+      );
+
+      CREATE TABLE devices (
+        id TEXT PRIMARY KEY,
+        class TEXT NOT NULL,
+        data TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+    `,
+  },
+];
+
+/** Applies every migration newer than the file's `user_version`; returns the versions applied. */
+export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  const applied: number[] = [];
+  for (const m of migrations) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    })();
+    applied.push(m.version);
+  }
+  return applied;
+}

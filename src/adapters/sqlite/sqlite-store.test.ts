@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SqliteStore } from './sqlite-store.js';
+import { MIGRATIONS } from './migrations.js';
+import type { Clock } from '../../ports.js';
+
+const clock: Clock = { now: () => 1_000, setTimer: () => () => undefined };
+const dirs: string[] = [];
+function openTemp(): { store: SqliteStore; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'pw-store-'));
+  dirs.push(dir);
+  return { store: new SqliteStore({ dataDir: dir, clock }), dir };
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('SqliteStore', () => {
+  it('opens a WAL file with synchronous=FULL at the latest schema version, and reopens without re-migrating', () => {
+    const { store, dir } = openTemp();
+    expect(store.pragma('journal_mode')).toBe('wal');
+    expect(store.pragma('synchronous')).toBe(2);
+    expect(store.schemaVersion).toBe(MIGRATIONS.at(-1)?.version);
+    store.upsertSku({ sku: 'S1', name: 'one' });
+    store.close();
+    const again = new SqliteStore({ dataDir: dir, clock });
+    expect(again.skuExists('S1')).toBe(true);
+    again.close();
+  });
+
+  it('hands out monotonic ids per sequence', () => {
+    const { store } = openTemp();
+    expect([store.nextId('order'), store.nextId('order'), store.nextId('task')]).toEqual([1, 2, 1]);
+    store.close();
+  });
+
+  it('refuses to reserve more than is on hand and rolls the whole transaction back', () => {
+    const { store } = openTemp();
+    store.upsertSku({ sku: 'S1', name: 'one' });
+    store.insertStock({ site: 'demo', location: 'A-1', sku: 'S1', zone: 'amr', onHand: 5, reserved: 0, safetyStock: 0 });
+    expect(() =>
+      store.tx(() => {
+        store.appendEvent({ type: 'stock.reserved', aggregateType: 'stock', aggregateId: 'A-1', orderId: undefined, actor: undefined, data: {} });
+        store.adjustStock('demo', 'A-1', 'S1', { reserved: 6 });
+      }),
+    ).toThrow(/CHECK constraint/);
+    expect(store.stockAt('demo', 'A-1', 'S1')?.reserved).toBe(0);
+    expect(store.orderEvents('x')).toEqual([]);
+    store.close();
+  });
+
+  it('keeps outbox rows pending until the device echo confirms them', () => {
+    const { store } = openTemp();
+    const a = store.enqueue({ topic: 't/a', payload: Buffer.from('a'), qos: 1, retain: false, expirySeconds: 30, correlation: 'job:1:0' });
+    const b = store.enqueue({ topic: 't/b', payload: Buffer.from('b'), qos: 1, retain: false, expirySeconds: undefined, correlation: undefined });
+    expect(store.unsent(10).map((m) => m.seq)).toEqual([a, b]);
+    store.markSent(a, 2_000);
+    store.markSent(b, 2_000);
+    expect(store.unsent(10)).toEqual([]);
+    expect(store.outboxPending()).toBe(1);
+    expect(store.unconfirmed(3_000, 10).map((m) => m.topic)).toEqual(['t/a']);
+    expect(store.confirm('job:1:0', 2_500)).toBe(1);
+    expect(store.confirm('job:1:0', 2_600)).toBe(0);
+    expect(store.outboxPending()).toBe(0);
+    store.close();
+  });
+});

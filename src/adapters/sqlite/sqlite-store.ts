@@ -1,0 +1,356 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Clock, IdempotencyRecord, OrderQuery, Store } from '../../ports.js';
+import type { JournalEntry, LineRecord, OrderRecord, OutboxMessage, StockPosition, TaskRecord } from '../../domain/records.js';
+import { PickwireError } from '../../errors.js';
+import { migrate } from './migrations.js';
+import * as rows from './rows.js';
+
+export interface SqliteStoreOptions {
+  /** Directory of the database file; `:memory:` keeps it in memory (tests of pure SQL only). */
+  dataDir: string;
+  clock: Clock;
+  fileName?: string;
+}
+
+/**
+ * The embedded durable store: one SQLite file in WAL mode with synchronous=FULL, so a commit
+ * that returned is on disk even if the machine loses power right after.
+ */
+export class SqliteStore implements Store {
+  readonly path: string;
+  private readonly db: Database.Database;
+  private readonly clock: Clock;
+  private readonly stmts: ReturnType<typeof prepare>;
+
+  constructor(opts: SqliteStoreOptions) {
+    this.clock = opts.clock;
+    if (opts.dataDir === ':memory:') {
+      this.path = ':memory:';
+    } else {
+      mkdirSync(opts.dataDir, { recursive: true });
+      this.path = join(opts.dataDir, opts.fileName ?? 'pickwire.sqlite');
+    }
+    try {
+      this.db = new Database(this.path);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('foreign_keys = ON');
+      this.db.pragma('busy_timeout = 5000');
+      migrate(this.db);
+    } catch (err) {
+      throw new PickwireError('PW_ERR_STORE_UNAVAILABLE', `cannot open the store at ${this.path}: ${(err as Error).message}`, { cause: err });
+    }
+    this.stmts = prepare(this.db);
+  }
+
+  get schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  pragma(name: string): unknown {
+    return this.db.pragma(name, { simple: true });
+  }
+
+  tx<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (err) {
+      if (err instanceof Database.SqliteError && /SQLITE_(FULL|IOERR|READONLY|CANTOPEN|BUSY)/.test(err.code)) {
+        throw new PickwireError('PW_ERR_STORE_UNAVAILABLE', `the store refused the write (${err.code}); nothing was changed`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  nextId(sequence: string): number {
+    const row = this.stmts.nextId.get(sequence) as { value: number };
+    return row.value;
+  }
+
+  appendEvent(e: Omit<JournalEntry, 'seq' | 'at'> & { at?: number }): void {
+    this.stmts.appendEvent.run(e.at ?? this.clock.now(), e.type, e.aggregateType, e.aggregateId, e.orderId ?? null, e.actor ?? null, JSON.stringify(e.data));
+  }
+
+  orderEvents(orderId: string): JournalEntry[] {
+    return (this.stmts.orderEvents.all(orderId) as rows.EventRow[]).map(rows.toJournalEntry);
+  }
+
+  getIdempotency(key: string): IdempotencyRecord | undefined {
+    const r = this.stmts.getIdem.get(key) as rows.IdemRow | undefined;
+    return r && { key: r.key, requestHash: r.request_hash, statusCode: r.status_code, response: JSON.parse(r.response), createdAt: r.created_at };
+  }
+
+  putIdempotency(r: IdempotencyRecord): void {
+    this.stmts.putIdem.run(r.key, r.requestHash, r.statusCode, JSON.stringify(r.response), r.createdAt);
+  }
+
+  upsertSku(s: { sku: string; name: string; unitPrice?: number }): void {
+    this.stmts.upsertSku.run(s.sku, s.name, s.unitPrice ?? null);
+  }
+
+  skuExists(sku: string): boolean {
+    return this.stmts.skuExists.get(sku) !== undefined;
+  }
+
+  countSkus(): number {
+    return (this.stmts.countSkus.get() as { n: number }).n;
+  }
+
+  insertStock(p: StockPosition): void {
+    this.stmts.insertStock.run(p.site, p.location, p.sku, p.zone, p.onHand, p.reserved, p.safetyStock);
+  }
+
+  stockOf(sku: string): StockPosition[] {
+    return (this.stmts.stockOf.all(sku) as rows.StockRow[]).map(rows.toStock);
+  }
+
+  stockAt(site: string, location: string, sku: string): StockPosition | undefined {
+    const r = this.stmts.stockAt.get(site, location, sku) as rows.StockRow | undefined;
+    return r && rows.toStock(r);
+  }
+
+  listStock(q: { sku?: string; site?: string; limit: number; after?: string }): StockPosition[] {
+    const r = this.stmts.listStock.all({
+      sku: q.sku ?? null,
+      site: q.site ?? null,
+      after: q.after ?? '',
+      limit: q.limit,
+    }) as rows.StockRow[];
+    return r.map(rows.toStock);
+  }
+
+  adjustStock(site: string, location: string, sku: string, delta: { onHand?: number; reserved?: number }): void {
+    const info = this.stmts.adjustStock.run(delta.onHand ?? 0, delta.reserved ?? 0, site, location, sku);
+    if (info.changes !== 1) throw new PickwireError('PW_ERR_NOT_FOUND', `no stock position ${site}/${location}/${sku}`);
+  }
+
+  insertOrder(o: OrderRecord): void {
+    this.stmts.insertOrder.run(rows.fromOrder(o));
+  }
+
+  updateOrder(id: string, p: Pick<OrderRecord, 'status' | 'fulfilment' | 'snapshot' | 'updatedAt'>): void {
+    this.stmts.updateOrder.run(p.status, p.fulfilment, JSON.stringify(p.snapshot), p.updatedAt, id);
+  }
+
+  getOrder(id: string): OrderRecord | undefined {
+    const r = this.stmts.getOrder.get(id) as rows.OrderRow | undefined;
+    return r && rows.toOrder(r);
+  }
+
+  listOrders(q: OrderQuery): OrderRecord[] {
+    const r = this.stmts.listOrders.all({
+      status: q.status ?? null,
+      externalId: q.externalId ?? null,
+      customer: q.customer ?? null,
+      beforeAt: q.before?.createdAt ?? Number.MAX_SAFE_INTEGER,
+      beforeId: q.before?.id ?? '\uffff',
+      limit: q.limit,
+    }) as rows.OrderRow[];
+    return r.map(rows.toOrder);
+  }
+
+  insertLine(l: LineRecord): void {
+    this.stmts.insertLine.run(rows.fromLine(l));
+  }
+
+  updateLine(id: string, p: Pick<LineRecord, 'state' | 'site' | 'location' | 'zone' | 'snapshot' | 'updatedAt'>): void {
+    this.stmts.updateLine.run(p.state, p.site ?? null, p.location ?? null, p.zone ?? null, JSON.stringify(p.snapshot), p.updatedAt, id);
+  }
+
+  getLine(id: string): LineRecord | undefined {
+    const r = this.stmts.getLine.get(id) as rows.LineRow | undefined;
+    return r && rows.toLine(r);
+  }
+
+  linesOf(orderId: string): LineRecord[] {
+    return (this.stmts.linesOf.all(orderId) as rows.LineRow[]).map(rows.toLine);
+  }
+
+  linesOfOrders(orderIds: string[]): LineRecord[] {
+    if (orderIds.length === 0) return [];
+    return (this.stmts.linesOfOrders.all(JSON.stringify(orderIds)) as rows.LineRow[]).map(rows.toLine);
+  }
+
+  linesInState(state: string, limit: number): LineRecord[] {
+    return (this.stmts.linesInState.all(state, limit) as rows.LineRow[]).map(rows.toLine);
+  }
+
+  countLinesByState(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.stmts.countLines.all() as { state: string; n: number }[]) out[r.state] = r.n;
+    return out;
+  }
+
+  insertTask(t: TaskRecord): void {
+    this.stmts.insertTask.run(rows.fromTask(t));
+  }
+
+  updateTask(id: string, p: Partial<Pick<TaskRecord, 'state' | 'deviceId' | 'progress' | 'attempts' | 'updatedAt' | 'plan'>>): void {
+    const current = this.getTask(id);
+    if (!current) throw new PickwireError('PW_ERR_NOT_FOUND', `no task ${id}`);
+    const next = { ...current, ...p };
+    this.stmts.updateTask.run(
+      next.state,
+      next.deviceId ?? null,
+      JSON.stringify(next.plan),
+      JSON.stringify(next.progress),
+      next.attempts,
+      next.updatedAt,
+      id,
+    );
+  }
+
+  getTask(id: string): TaskRecord | undefined {
+    const r = this.stmts.getTask.get(id) as rows.TaskRow | undefined;
+    return r && rows.toTask(r);
+  }
+
+  tasksOfLine(lineId: string): TaskRecord[] {
+    return (this.stmts.tasksOfLine.all(lineId) as rows.TaskRow[]).map(rows.toTask);
+  }
+
+  tasksInStates(states: readonly string[]): TaskRecord[] {
+    return (this.stmts.tasksInStates.all(JSON.stringify(states)) as rows.TaskRow[]).map(rows.toTask);
+  }
+
+  enqueue(m: Pick<OutboxMessage, 'topic' | 'payload' | 'qos' | 'retain' | 'expirySeconds' | 'correlation'>): number {
+    const info = this.stmts.enqueue.run(
+      m.topic,
+      m.payload,
+      m.qos,
+      m.retain ? 1 : 0,
+      m.expirySeconds ?? null,
+      m.correlation ?? null,
+      this.clock.now(),
+    );
+    return Number(info.lastInsertRowid);
+  }
+
+  unsent(limit: number): OutboxMessage[] {
+    return (this.stmts.unsent.all(limit) as rows.OutboxRow[]).map(rows.toOutbox);
+  }
+
+  unconfirmed(sentBefore: number, limit: number): OutboxMessage[] {
+    return (this.stmts.unconfirmed.all(sentBefore, limit) as rows.OutboxRow[]).map(rows.toOutbox);
+  }
+
+  markSent(seq: number, at: number): void {
+    this.stmts.markSent.run({ at, seq });
+  }
+
+  confirm(correlation: string, at: number): number {
+    return this.stmts.confirm.run(at, correlation).changes;
+  }
+
+  outboxPending(): number {
+    return (this.stmts.outboxPending.get() as { n: number }).n;
+  }
+
+  saveDevice(d: { id: string; class: string; data: unknown; updatedAt: number }): void {
+    this.stmts.saveDevice.run(d.id, d.class, JSON.stringify(d.data), d.updatedAt);
+  }
+
+  loadDevices(): { id: string; class: string; data: unknown; updatedAt: number }[] {
+    return (this.stmts.loadDevices.all() as { id: string; class: string; data: string; updated_at: number }[]).map((r) => ({
+      id: r.id,
+      class: r.class,
+      data: JSON.parse(r.data) as unknown,
+      updatedAt: r.updated_at,
+    }));
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function prepare(db: Database.Database) {
+  return {
+    nextId: db.prepare(
+      `INSERT INTO sequences(name, value) VALUES (?, 1)
+       ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value`,
+    ),
+    appendEvent: db.prepare(
+      'INSERT INTO events(at, type, aggregate_type, aggregate_id, order_id, actor, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    orderEvents: db.prepare('SELECT * FROM events WHERE order_id = ? ORDER BY seq'),
+    getIdem: db.prepare('SELECT * FROM idempotency_keys WHERE key = ?'),
+    putIdem: db.prepare('INSERT INTO idempotency_keys(key, request_hash, status_code, response, created_at) VALUES (?, ?, ?, ?, ?)'),
+    upsertSku: db.prepare(
+      'INSERT INTO skus(sku, name, unit_price) VALUES (?, ?, ?) ON CONFLICT(sku) DO UPDATE SET name = excluded.name, unit_price = excluded.unit_price',
+    ),
+    skuExists: db.prepare('SELECT 1 FROM skus WHERE sku = ?'),
+    countSkus: db.prepare('SELECT count(*) AS n FROM skus'),
+    insertStock: db.prepare(
+      'INSERT INTO stock(site, location, sku, zone, on_hand, reserved, safety_stock) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    stockOf: db.prepare('SELECT * FROM stock WHERE sku = ? ORDER BY site, location'),
+    stockAt: db.prepare('SELECT * FROM stock WHERE site = ? AND location = ? AND sku = ?'),
+    listStock: db.prepare(
+      `SELECT * FROM stock
+       WHERE (@sku IS NULL OR sku = @sku) AND (@site IS NULL OR site = @site)
+         AND (site || '/' || location || '/' || sku) > @after
+       ORDER BY site || '/' || location || '/' || sku LIMIT @limit`,
+    ),
+    adjustStock: db.prepare(
+      'UPDATE stock SET on_hand = on_hand + ?, reserved = reserved + ? WHERE site = ? AND location = ? AND sku = ?',
+    ),
+    insertOrder: db.prepare(
+      `INSERT INTO orders(id, external_id, channel, customer_id, status, fulfilment, snapshot, body, priority, promised_by, created_at, updated_at)
+       VALUES (@id, @external_id, @channel, @customer_id, @status, @fulfilment, @snapshot, @body, @priority, @promised_by, @created_at, @updated_at)`,
+    ),
+    updateOrder: db.prepare('UPDATE orders SET status = ?, fulfilment = ?, snapshot = ?, updated_at = ? WHERE id = ?'),
+    getOrder: db.prepare('SELECT * FROM orders WHERE id = ?'),
+    listOrders: db.prepare(
+      `SELECT * FROM orders
+       WHERE (@status IS NULL OR status = @status OR fulfilment = @status)
+         AND (@externalId IS NULL OR external_id = @externalId)
+         AND (@customer IS NULL OR customer_id = @customer)
+         AND (created_at < @beforeAt OR (created_at = @beforeAt AND id < @beforeId))
+       ORDER BY created_at DESC, id DESC LIMIT @limit`,
+    ),
+    insertLine: db.prepare(
+      `INSERT INTO order_lines(id, order_id, line_no, sku, quantity, state, site, location, zone, snapshot, updated_at)
+       VALUES (@id, @order_id, @line_no, @sku, @quantity, @state, @site, @location, @zone, @snapshot, @updated_at)`,
+    ),
+    updateLine: db.prepare(
+      'UPDATE order_lines SET state = ?, site = ?, location = ?, zone = ?, snapshot = ?, updated_at = ? WHERE id = ?',
+    ),
+    getLine: db.prepare('SELECT * FROM order_lines WHERE id = ?'),
+    linesOf: db.prepare('SELECT * FROM order_lines WHERE order_id = ? ORDER BY line_no'),
+    linesOfOrders: db.prepare('SELECT * FROM order_lines WHERE order_id IN (SELECT value FROM json_each(?)) ORDER BY order_id, line_no'),
+    linesInState: db.prepare('SELECT * FROM order_lines WHERE state = ? ORDER BY updated_at LIMIT ?'),
+    countLines: db.prepare('SELECT state, count(*) AS n FROM order_lines GROUP BY state'),
+    insertTask: db.prepare(
+      `INSERT INTO tasks(id, line_id, step, kind, device_class, device_id, state, load_id, plan, progress, attempts, created_at, updated_at)
+       VALUES (@id, @line_id, @step, @kind, @device_class, @device_id, @state, @load_id, @plan, @progress, @attempts, @created_at, @updated_at)`,
+    ),
+    updateTask: db.prepare('UPDATE tasks SET state = ?, device_id = ?, plan = ?, progress = ?, attempts = ?, updated_at = ? WHERE id = ?'),
+    getTask: db.prepare('SELECT t.*, l.order_id FROM tasks t JOIN order_lines l ON l.id = t.line_id WHERE t.id = ?'),
+    tasksOfLine: db.prepare('SELECT t.*, l.order_id FROM tasks t JOIN order_lines l ON l.id = t.line_id WHERE t.line_id = ? ORDER BY t.step'),
+    tasksInStates: db.prepare(
+      `SELECT t.*, l.order_id FROM tasks t JOIN order_lines l ON l.id = t.line_id
+       WHERE t.state IN (SELECT value FROM json_each(?)) ORDER BY t.created_at, t.id`,
+    ),
+    enqueue: db.prepare(
+      'INSERT INTO outbox(topic, payload, qos, retain, expiry_seconds, correlation, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    unsent: db.prepare('SELECT * FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT ?'),
+    unconfirmed: db.prepare(
+      `SELECT * FROM outbox WHERE confirmed_at IS NULL AND correlation IS NOT NULL AND sent_at IS NOT NULL AND sent_at < ?
+       ORDER BY seq LIMIT ?`,
+    ),
+    markSent: db.prepare(
+      // Messages nobody echoes (instant actions, presence) count as confirmed once sent.
+      'UPDATE outbox SET sent_at = @at, attempts = attempts + 1, confirmed_at = CASE WHEN correlation IS NULL THEN @at ELSE confirmed_at END WHERE seq = @seq',
+    ),
+    confirm: db.prepare('UPDATE outbox SET confirmed_at = ? WHERE correlation = ? AND confirmed_at IS NULL'),
+    outboxPending: db.prepare('SELECT count(*) AS n FROM outbox WHERE confirmed_at IS NULL'),
+    saveDevice: db.prepare(
+      'INSERT INTO devices(id, class, data, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET class = excluded.class, data = excluded.data, updated_at = excluded.updated_at',
+    ),
+    loadDevices: db.prepare('SELECT * FROM devices ORDER BY id'),
+  };
+}

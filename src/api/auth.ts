@@ -1,0 +1,93 @@
+/**
+ * Bearer-token authentication and role checks for everything under `/api/v1`.
+ *
+ * Routes declare who may call them with `config: { roles: [...] }`. Without a declaration a GET
+ * is open to every authenticated role and any other method is admin-only, so forgetting to
+ * declare roles on a new write route fails closed. The hooks sit on the root instance (not in
+ * an encapsulated plugin) so they cover every route plugin registered under the prefix.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { PickwireError } from '../errors.js';
+import { canAccess, type Principal, type Role, type TokenTable } from '../tokens.js';
+import { sendError } from './error-handler.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Roles allowed on this route (admin always is; operator also where viewer is). */
+    roles?: readonly Role[];
+  }
+  interface FastifyRequest {
+    /** Who is calling. Always set on routes under `/api/v1`; `null` elsewhere. */
+    principal: Principal;
+  }
+}
+
+export const API_PREFIX = '/api/v1';
+const DEV_PRINCIPAL: Principal = { name: 'dev', role: 'admin' };
+const ANY_ROLE: readonly Role[] = ['channel', 'viewer'];
+const ADMIN_ONLY: readonly Role[] = ['admin'];
+
+export interface AuthOptions {
+  tokens: TokenTable;
+  devAuthDisabled: boolean;
+  logger: Logger;
+}
+
+const isApiPath = (url: string) => url === API_PREFIX || url.startsWith(`${API_PREFIX}/`) || url.startsWith(`${API_PREFIX}?`);
+
+function presentedToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (header !== undefined) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    return m?.[1] ?? '';
+  }
+  // Browsers cannot set headers on a WebSocket, so only the upgrade request may carry the token in the URL.
+  if (request.headers.upgrade?.toLowerCase() === 'websocket') {
+    const token = new URL(request.url, 'http://x').searchParams.get('token');
+    return token ?? undefined;
+  }
+  return undefined;
+}
+
+export function requiredRoles(request: FastifyRequest): readonly Role[] {
+  const declared = request.routeOptions.config.roles;
+  if (declared) return declared;
+  return request.method === 'GET' || request.method === 'HEAD' ? ANY_ROLE : ADMIN_ONLY;
+}
+
+export function installAuth(app: FastifyInstance, opts: AuthOptions): void {
+  if (opts.devAuthDisabled) {
+    opts.logger.warn(
+      { component: 'auth' },
+      'AUTHENTICATION IS DISABLED (devAuthDisabled): every API request acts as admin. Never use this outside development.',
+    );
+  }
+  app.decorateRequest('principal', null as unknown as Principal);
+  app.addHook('onRequest', async (request, reply) => {
+    if (!isApiPath(request.url)) return;
+    if (opts.devAuthDisabled) {
+      request.principal = DEV_PRINCIPAL;
+      return;
+    }
+    const token = presentedToken(request);
+    const principal = token ? opts.tokens.lookup(token) : undefined;
+    if (!principal) {
+      const why = token === undefined ? 'send Authorization: Bearer <token>' : 'the bearer token is not valid';
+      return sendError(reply, new PickwireError('PW_ERR_UNAUTHENTICATED', `authentication required: ${why}`));
+    }
+    request.principal = principal;
+    // An unknown route is a 404 for anyone authenticated, whatever the method.
+    if (request.is404) return;
+    const roles = requiredRoles(request);
+    if (!canAccess(principal.role, roles)) {
+      return sendError(
+        reply,
+        new PickwireError(
+          'PW_ERR_FORBIDDEN',
+          `role ${principal.role} may not ${request.method} ${request.routeOptions.url ?? request.url}; allowed: ${roles.join(', ')}`,
+        ),
+      );
+    }
+  });
+}

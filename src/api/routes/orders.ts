@@ -1,0 +1,107 @@
+/** Order intake and order reads (DESIGN §9). */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { OrderInputSchema } from '../../domain/order-input.js';
+import { PickwireError } from '../../errors.js';
+import type { OrderIntake } from '../../app/intake.js';
+import { orderView, timelineView } from '../../app/queries.js';
+import type { Store } from '../../ports.js';
+
+export interface OrderRouteDeps {
+  intake: OrderIntake;
+  store: Store;
+}
+
+const OrderId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export function orderRoutes(deps: OrderRouteDeps): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.post(
+      '/orders',
+      {
+        config: { roles: ['channel', 'operator'] },
+        schema: {
+          summary: 'Submit an order',
+          description:
+            'Idempotent per `Idempotency-Key` header (or the channel\'s externalId): the same key with the same body replays the first response; a different body is 422; while the first is in flight, 409. Acknowledged (201) only once durable.',
+          tags: ['orders'],
+          headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
+          body: OrderInputSchema,
+        },
+      },
+      async (request, reply) => {
+        const key = request.headers['idempotency-key'];
+        const result = await deps.intake.submit(request.body, typeof key === 'string' ? key : undefined, request.principal?.name);
+        if (result.replayed) reply.header('idempotent-replayed', 'true');
+        return reply.code(result.statusCode).send(result.body);
+      },
+    );
+
+    app.get(
+      '/orders',
+      {
+        schema: {
+          summary: 'List orders, newest first',
+          tags: ['orders'],
+          querystring: Type.Object({
+            status: Type.Optional(Type.String({ maxLength: 32, description: 'Header status (OPEN, CLOSED, ...) or derived fulfilment (PICKED, ...)' })),
+            externalId: Type.Optional(Type.String({ maxLength: 128 })),
+            customer: Type.Optional(Type.String({ maxLength: 128 })),
+            limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+            cursor: Type.Optional(Type.String({ maxLength: 200 })),
+          }),
+        },
+      },
+      async (request) => {
+        const q = request.query;
+        const before = q.cursor ? decodeCursor(q.cursor) : undefined;
+        const orders = deps.store.listOrders({
+          limit: q.limit + 1,
+          ...(q.status ? { status: q.status } : {}),
+          ...(q.externalId ? { externalId: q.externalId } : {}),
+          ...(q.customer ? { customer: q.customer } : {}),
+          ...(before ? { before } : {}),
+        });
+        const page = orders.slice(0, q.limit);
+        const lines = deps.store.linesOfOrders(page.map((o) => o.id));
+        const byOrder = new Map<string, typeof lines>();
+        for (const l of lines) byOrder.set(l.orderId, [...(byOrder.get(l.orderId) ?? []), l]);
+        const last = page.at(-1);
+        return {
+          items: page.map((o) => orderView(o, byOrder.get(o.id) ?? [])),
+          nextCursor: orders.length > q.limit && last ? encodeCursor(last.createdAt, last.id) : null,
+        };
+      },
+    );
+
+    app.get('/orders/:id', { schema: { summary: 'One order with its lines', tags: ['orders'], params: OrderId } }, async (request) => {
+      const order = deps.store.getOrder(request.params.id);
+      if (!order) throw new PickwireError('PW_ERR_NOT_FOUND', `no order ${request.params.id}`);
+      return orderView(order, deps.store.linesOf(order.id));
+    });
+
+    app.get(
+      '/orders/:id/timeline',
+      { schema: { summary: 'Every journaled event of the order, its lines and tasks, in order', tags: ['orders'], params: OrderId } },
+      async (request) => {
+        const order = deps.store.getOrder(request.params.id);
+        if (!order) throw new PickwireError('PW_ERR_NOT_FOUND', `no order ${request.params.id}`);
+        return { orderId: order.id, events: timelineView(deps.store.orderEvents(order.id)) };
+      },
+    );
+  };
+}
+
+function encodeCursor(createdAt: number, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: number; id: string } {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
+    if (typeof createdAt === 'number' && typeof id === 'string') return { createdAt, id };
+  } catch {
+    // fall through to the validation error
+  }
+  throw new PickwireError('PW_ERR_VALIDATION', 'cursor is not one this API handed out', { details: [{ path: '/cursor', problem: 'invalid cursor' }] });
+}

@@ -1,0 +1,198 @@
+/**
+ * Dispatch: turns planned tasks into device commands. A task goes out when its line's previous
+ * step has finished, its bin is not in another line's hands, and a reachable device can take it.
+ * The command is written to the outbox in the same transaction that marks the task dispatched,
+ * so nothing is sent that is not durable and nothing durable is forgotten.
+ */
+import { encodeVda, encodeWcs, vdaTopic, wcsTopic } from '../../protocols/index.js';
+import { buildStepJob, buildTripOrder, planTripRoute } from '../domain/commands.js';
+import type { TaskRecord } from '../domain/records.js';
+import type { AppContext } from './context.js';
+import type { DeviceRegistry, DeviceView } from './device-registry.js';
+import type { LineService } from './line-service.js';
+import { runInTransaction } from './unit-of-work.js';
+import { correlationOf } from './correlation.js';
+
+export interface DispatcherOptions {
+  interfaceName: string;
+  /** MQTT 5 message expiry on wcs jobs: stale commands die in the broker (DESIGN §2.2). */
+  jobExpirySeconds: number;
+}
+
+const ACTIVE = ['DISPATCHED', 'RUNNING', 'PAUSED'] as const;
+
+export class Dispatcher {
+  private scheduled = false;
+  private stopped = false;
+
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly registry: DeviceRegistry,
+    private readonly lines: LineService,
+    private readonly opts: DispatcherOptions,
+    private readonly onCommandsQueued: () => void,
+  ) {}
+
+  /** Asks for a dispatch pass soon; many kicks in one tick make one pass. */
+  kick(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.stopped) return;
+      try {
+        this.runOnce();
+      } catch (err) {
+        this.ctx.logger.error({ err }, 'dispatch pass failed');
+      }
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** One pass over the waiting tasks; returns how many were dispatched. */
+  runOnce(): number {
+    const { store, clock } = this.ctx;
+    const created = store.tasksInStates(['CREATED']);
+    if (created.length === 0) return 0;
+    const active = store.tasksInStates(ACTIVE);
+    const busyLines = new Set(active.map((t) => t.lineId));
+    const nextStep = new Map<string, number>();
+    for (const t of created) nextStep.set(t.lineId, Math.min(nextStep.get(t.lineId) ?? Infinity, t.step));
+    // A bin belongs to the line that retrieved it until that line stored it back.
+    const binOwner = new Map<string, string>();
+    for (const t of [...active, ...created]) {
+      const started = t.state !== 'CREATED' || (nextStep.get(t.lineId) ?? 0) > 0;
+      if (t.loadId && t.deviceClass !== 'amr' && started) binOwner.set(t.loadId, t.lineId);
+    }
+    const now = clock.now();
+    const vehicles = this.registry.freeVehicles(now).filter((v) => this.supportsLoadActions(v));
+    let dispatched = 0;
+    for (const task of created) {
+      if (busyLines.has(task.lineId) || nextStep.get(task.lineId) !== task.step) continue;
+      if (task.loadId && task.deviceClass !== 'amr') {
+        const owner = binOwner.get(task.loadId);
+        if (owner !== undefined && owner !== task.lineId) continue;
+      }
+      const ok = task.deviceClass === 'amr' ? this.dispatchTrip(task, vehicles) : this.dispatchStep(task, now);
+      if (ok) {
+        dispatched++;
+        busyLines.add(task.lineId);
+        if (task.loadId && task.deviceClass !== 'amr') binOwner.set(task.loadId, task.lineId);
+      }
+    }
+    if (dispatched > 0) this.onCommandsQueued();
+    return dispatched;
+  }
+
+  private supportsLoadActions(v: DeviceView): boolean {
+    // A silent factsheet means standard actions only (DESIGN §2.1), and pick/drop are standard.
+    return v.supportedActions.length === 0 || (v.supportedActions.includes('pick') && v.supportedActions.includes('drop'));
+  }
+
+  /** Nearest free vehicle by travel time to the pick node. Removes it from `vehicles` when used. */
+  private dispatchTrip(task: TaskRecord, vehicles: DeviceView[]): boolean {
+    const { graph, layout, store, clock } = this.ctx;
+    let best: { v: DeviceView; route: NonNullable<ReturnType<typeof planTripRoute>> } | undefined;
+    for (const v of vehicles) {
+      if (!v.lastNodeId || !graph.has(v.lastNodeId)) continue;
+      const route = planTripRoute(graph, v.lastNodeId, task);
+      if (route && (!best || route.travelTime < best.route.travelTime)) best = { v, route };
+    }
+    if (!best) {
+      // Placed vehicles exist but none can reach the pick and drop: waiting will not help.
+      if (vehicles.some((v) => v.lastNodeId && graph.has(v.lastNodeId))) {
+        this.failUnroutable(task, 'no route from any free vehicle to the pick and drop nodes');
+      }
+      return false;
+    }
+    const { v, route } = best;
+    const serialNumber = v.serialNumber ?? v.id;
+    const manufacturer = v.manufacturer ?? '';
+    const now = clock.now();
+    runInTransaction(store, (after) => {
+      const order = buildTripOrder({
+        header: { headerId: store.nextId(`vda:${serialNumber}:order`), timestamp: new Date(now).toISOString() },
+        vehicle: { manufacturer, serialNumber },
+        graph,
+        mapId: layout.site.mapId,
+        task,
+        route,
+        orderUpdateId: 0,
+      });
+      store.enqueue({
+        topic: vdaTopic({ interfaceName: this.opts.interfaceName, manufacturer, serialNumber }, 'order'),
+        payload: Buffer.from(encodeVda('order', order)),
+        qos: 1,
+        retain: false,
+        expirySeconds: undefined,
+        correlation: correlationOf.vda(serialNumber, order.orderId, order.orderUpdateId),
+      });
+      this.markDispatched(task, v.id, { commandId: order.orderId, updateId: 0 }, { routeLength: route.length, travelTime: route.travelTime, nodes: route.nodes.length }, after);
+    });
+    vehicles.splice(vehicles.indexOf(v), 1);
+    return true;
+  }
+
+  private dispatchStep(task: TaskRecord, now: number): boolean {
+    const deviceId = task.plan.deviceId ?? task.deviceId;
+    if (!deviceId) return false;
+    const device = this.registry.get(deviceId);
+    if (!device || !this.registry.isReachable(device, now)) return false;
+    const { store } = this.ctx;
+    runInTransaction(store, (after) => {
+      const job = buildStepJob({
+        header: { headerId: store.nextId(`wcs:${deviceId}:job`), timestamp: new Date(now).toISOString() },
+        site: this.ctx.siteId,
+        task,
+        jobUpdateId: 0,
+      });
+      store.enqueue({
+        topic: wcsTopic({ site: this.ctx.siteId, deviceClass: task.deviceClass as 'asrs' | 'conveyor' | 'arm', deviceId }, 'job'),
+        payload: Buffer.from(encodeWcs('job', job)),
+        qos: 1,
+        retain: false,
+        expirySeconds: this.opts.jobExpirySeconds,
+        correlation: correlationOf.wcs(deviceId, job.jobId, job.jobUpdateId),
+      });
+      this.markDispatched(task, deviceId, { commandId: job.jobId, updateId: 0 }, { action: job.actions[0]?.actionType }, after);
+    });
+    return true;
+  }
+
+  private markDispatched(
+    task: TaskRecord,
+    deviceId: string,
+    command: { commandId: string; updateId: number },
+    data: Record<string, unknown>,
+    after: (effect: () => void) => void,
+  ): void {
+    const { store, clock } = this.ctx;
+    const now = clock.now();
+    store.updateTask(task.id, { state: 'DISPATCHED', deviceId, progress: { ...task.progress, ...command }, updatedAt: now });
+    store.appendEvent({
+      type: 'task.dispatched',
+      aggregateType: 'task',
+      aggregateId: task.id,
+      orderId: task.orderId,
+      actor: undefined,
+      at: now,
+      data: { lineId: task.lineId, kind: task.kind, deviceId, ...data },
+    });
+    after(() => {
+      this.registry.assign(deviceId, task.deviceClass === 'amr' ? task.id : undefined);
+      this.ctx.notifier.publish({ type: 'task.updated', at: now, data: { id: task.id, state: 'DISPATCHED', deviceId, lineId: task.lineId } });
+    });
+  }
+
+  private failUnroutable(task: TaskRecord, reason: string): void {
+    runInTransaction(this.ctx.store, (after) => {
+      this.ctx.store.updateTask(task.id, { state: 'FAILED', progress: { ...task.progress, failure: reason }, updatedAt: this.ctx.clock.now() });
+      this.ctx.store.appendEvent({ type: 'task.failed', aggregateType: 'task', aggregateId: task.id, orderId: task.orderId, actor: undefined, data: { reason } });
+      const line = this.ctx.store.getLine(task.lineId);
+      if (line) this.lines.fail(line, reason, after);
+    });
+  }
+}

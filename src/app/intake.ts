@@ -1,0 +1,213 @@
+/**
+ * Order intake (DESIGN §4): idempotent, validated, and acknowledged only once durable. Requests
+ * that arrive within one turn of the event loop share one fsynced transaction (group commit),
+ * each in its own savepoint so one bad order cannot undo its neighbours.
+ */
+import { createHash } from 'node:crypto';
+import { orderMachine } from '../domain/order-machine.js';
+import { lineMachine } from '../domain/line-machine.js';
+import { applyEvent, startMachine } from '../domain/machine-runner.js';
+import { mergeLines } from '../domain/order-input.js';
+import type { LineRecord, OrderInput, OrderRecord } from '../domain/records.js';
+import { PickwireError, type ErrorDetail } from '../errors.js';
+import type { AppContext } from './context.js';
+import type { AfterCommit, LineService } from './line-service.js';
+import { orderView } from './queries.js';
+import { runInTransaction } from './unit-of-work.js';
+
+export interface IntakeResult {
+  statusCode: number;
+  body: unknown;
+  /** True when an earlier response was replayed for the same Idempotency-Key and body. */
+  replayed: boolean;
+}
+
+export interface IntakeOptions {
+  /** Upper bound on the units of one SKU in one order, after merging duplicate lines. */
+  maxLineQuantity: number;
+}
+
+interface Pending {
+  input: OrderInput;
+  key: string;
+  hash: string;
+  actor: string | undefined;
+  resolve: (r: IntakeResult) => void;
+  reject: (e: unknown) => void;
+}
+
+export class OrderIntake {
+  private queue: Pending[] = [];
+  private readonly inFlightKeys = new Set<string>();
+  private flushScheduled = false;
+
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly lines: LineService,
+    private readonly opts: IntakeOptions,
+  ) {}
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  submit(input: OrderInput, idempotencyKey: string | undefined, actor?: string): Promise<IntakeResult> {
+    this.validate(input);
+    // Without a header, the channel's own order id is the natural key (DESIGN §4).
+    const key = idempotencyKey ?? (input.externalId ? `${input.channel}:${input.externalId}` : undefined);
+    const hash = requestHash(input);
+    if (key !== undefined) {
+      const replay = this.replay(key, hash);
+      if (replay) return Promise.resolve(replay);
+      if (this.inFlightKeys.has(key)) {
+        return Promise.reject(new PickwireError('PW_ERR_IDEMPOTENCY_IN_FLIGHT', `a request with Idempotency-Key ${key} is still being processed`));
+      }
+      this.inFlightKeys.add(key);
+    }
+    return new Promise<IntakeResult>((resolve, reject) => {
+      this.queue.push({ input, key: key ?? '', hash, actor, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private validate(input: OrderInput): void {
+    const details: ErrorDetail[] = [];
+    for (const line of mergeLines(input.lines)) {
+      const path = `/lines/${line.paths[0] ?? 0}`;
+      if (!this.ctx.store.skuExists(line.sku)) details.push({ path: `${path}/sku`, problem: `unknown SKU ${line.sku}` });
+      if (line.quantity > this.opts.maxLineQuantity) {
+        details.push({ path: `${path}/quantity`, problem: `${line.quantity} units of ${line.sku} exceed the maximum of ${this.opts.maxLineQuantity}` });
+      }
+    }
+    const unknown = details.filter((d) => d.problem.startsWith('unknown SKU'));
+    if (unknown.length > 0) {
+      throw new PickwireError('PW_ERR_UNKNOWN_SKU', `the order names ${unknown.length} unknown SKU(s): ${unknown.map((d) => d.problem.slice(12)).join(', ')}`, { details });
+    }
+    if (details.length > 0) throw new PickwireError('PW_ERR_VALIDATION', details.map((d) => d.problem).join('; '), { details });
+  }
+
+  private replay(key: string, hash: string): IntakeResult | undefined {
+    const prior = this.ctx.store.getIdempotency(key);
+    if (!prior) return undefined;
+    if (prior.requestHash !== hash) {
+      throw new PickwireError('PW_ERR_IDEMPOTENCY_MISMATCH', `Idempotency-Key ${key} was first used with a different request body`);
+    }
+    return { statusCode: prior.statusCode, body: prior.response, replayed: true };
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    const outcomes: (() => void)[] = [];
+    try {
+      runInTransaction(this.ctx.store, (after) => {
+        for (const p of batch) {
+          try {
+            // A savepoint per order: a failure rolls back this order only.
+            const result = this.ctx.store.tx(() => this.createOrder(p, after));
+            outcomes.push(() => p.resolve(result));
+          } catch (err) {
+            outcomes.push(() => p.reject(err));
+          }
+        }
+      });
+    } catch (err) {
+      const failure =
+        err instanceof PickwireError ? err : new PickwireError('PW_ERR_STORE_UNAVAILABLE', 'the order could not be stored; nothing was changed', { cause: err });
+      outcomes.splice(0, outcomes.length, ...batch.map((q) => () => q.reject(failure)));
+    } finally {
+      for (const p of batch) if (p.key) this.inFlightKeys.delete(p.key);
+    }
+    for (const settle of outcomes) settle();
+    if (batch.length > 1) this.ctx.logger.debug({ batch: batch.length }, 'group commit');
+  }
+
+  private createOrder(p: Pending, after: AfterCommit): IntakeResult {
+    if (p.key) {
+      const replay = this.replay(p.key, p.hash);
+      if (replay) return replay;
+    }
+    const { store, clock } = this.ctx;
+    const now = clock.now();
+    const id = `O-${String(store.nextId('order')).padStart(8, '0')}`;
+    let header = startMachine(orderMachine, { orderId: id });
+    const validated = applyEvent(orderMachine, header, { type: 'order.validate' });
+    header = validated.next;
+    const order: OrderRecord = {
+      id,
+      externalId: p.input.externalId,
+      channel: p.input.channel,
+      customerId: p.input.customer.id,
+      status: 'VALIDATED',
+      fulfilment: 'CREATED',
+      snapshot: header,
+      body: p.input,
+      priority: p.input.priority ?? 0,
+      promisedBy: p.input.promisedBy ? Date.parse(p.input.promisedBy) : undefined,
+      createdAt: now,
+      updatedAt: now,
+    };
+    store.insertOrder(order);
+    const journal = (type: string, data: Record<string, unknown>): void =>
+      store.appendEvent({ type, aggregateType: 'order', aggregateId: id, orderId: id, actor: p.actor, at: now, data });
+    journal('order.received', { channel: order.channel, externalId: order.externalId ?? null, idempotencyKey: p.key || null });
+    journal('order.validated', { from: validated.from, to: validated.to });
+
+    const created: LineRecord[] = mergeLines(p.input.lines).map((l, i) => {
+      const lineId = `${id}-L${i + 1}`;
+      const line: LineRecord = {
+        id: lineId,
+        orderId: id,
+        lineNo: i + 1,
+        sku: l.sku,
+        quantity: l.quantity,
+        state: 'CREATED',
+        site: undefined,
+        location: undefined,
+        zone: undefined,
+        snapshot: startMachine(lineMachine, { lineId, orderId: id, sku: l.sku, quantity: l.quantity }),
+        updatedAt: now,
+      };
+      store.insertLine(line);
+      store.appendEvent({ type: 'line.created', aggregateType: 'line', aggregateId: lineId, orderId: id, actor: p.actor, at: now, data: { sku: l.sku, quantity: l.quantity } });
+      return line;
+    });
+
+    const opened = applyEvent(orderMachine, header, { type: 'order.open' });
+    store.updateOrder(id, { status: 'OPEN', fulfilment: order.fulfilment, snapshot: opened.next, updatedAt: now });
+    journal('order.opened', { from: opened.from, to: opened.to });
+
+    for (const line of created) this.lines.release(this.lines.source(line, after), after);
+    this.lines.refreshOrder(id, after);
+
+    const stored = store.getOrder(id);
+    if (!stored) throw new PickwireError('PW_ERR_INTERNAL', `order ${id} vanished inside its own transaction`);
+    const body = orderView(stored, store.linesOf(id));
+    if (p.key) store.putIdempotency({ key: p.key, requestHash: p.hash, statusCode: 201, response: body, createdAt: now });
+    after(() => {
+      this.ctx.metrics.ordersAccepted.inc({ channel: order.channel });
+      this.ctx.notifier.publish({ type: 'order.created', at: now, data: { id, status: stored.status, fulfilment: stored.fulfilment, lines: body.lines } });
+    });
+    return { statusCode: 201, body, replayed: false };
+  }
+}
+
+/** A stable hash of the request body: same content, same hash, whatever the key order. */
+export function requestHash(value: unknown): string {
+  return createHash('sha256').update(canonicalJson(value)).digest('base64url');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

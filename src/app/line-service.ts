@@ -1,0 +1,241 @@
+/**
+ * Everything that moves an order line: its machine transitions (journaled), reservation,
+ * release to the floor with planned tasks, picks and failures. Every method runs inside the
+ * caller's transaction and registers live events to publish after commit.
+ */
+import { lineMachine, type LineEvent, type LineState } from '../domain/line-machine.js';
+import { orderMachine } from '../domain/order-machine.js';
+import { applyEvent } from '../domain/machine-runner.js';
+import { allLinesDone, deriveFulfilment } from '../domain/fulfilment.js';
+import { choosePosition } from '../domain/stock.js';
+import { planLine, PlanningError } from '../domain/execution-plan.js';
+import type { LineRecord, TaskRecord } from '../domain/records.js';
+import type { AppContext } from './context.js';
+
+export type AfterCommit = (effect: () => void) => void;
+
+const JOURNAL_NAME: Record<LineState, string> = {
+  CREATED: 'line.returnedToSourcing',
+  SOURCED: 'line.sourced',
+  BACKORDERED: 'line.backordered',
+  UNROUTABLE: 'line.unroutable',
+  RELEASED: 'line.released',
+  PICKING: 'line.pickingStarted',
+  PICKED: 'line.picked',
+  PACKED: 'line.packed',
+  SHIPPED: 'line.shipped',
+  DELIVERED: 'line.delivered',
+  CANCELED: 'line.canceled',
+};
+
+/** Backordered lines are promised this far out until the sourcing issue brings real dates. */
+const BACKORDER_PROMISE_MS = 3 * 24 * 3600 * 1000;
+const ACTIVE_TASK_STATES = ['CREATED', 'DISPATCHED', 'RUNNING', 'PAUSED'] as const;
+
+export class LineService {
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly onTasksCreated: () => void,
+  ) {}
+
+  /** Applies one machine event; journals and persists the transition when it changes anything. */
+  apply(line: LineRecord, event: LineEvent, after: AfterCommit, extra: { actor?: string; data?: Record<string, unknown> } = {}): LineRecord {
+    const result = applyEvent(lineMachine, line.snapshot, event);
+    if (!result.changed) return line;
+    const now = this.ctx.clock.now();
+    const ctx = result.next.context;
+    const next: LineRecord = {
+      ...line,
+      state: result.to as LineState,
+      site: ctx.site ?? undefined,
+      location: ctx.location ?? undefined,
+      zone: ctx.location ? this.zoneOf(ctx.location) : undefined,
+      snapshot: result.next,
+      updatedAt: now,
+    };
+    this.ctx.store.updateLine(line.id, next);
+    if (result.from !== result.to) {
+      this.ctx.store.appendEvent({
+        type: JOURNAL_NAME[next.state],
+        aggregateType: 'line',
+        aggregateId: line.id,
+        orderId: line.orderId,
+        actor: extra.actor,
+        at: now,
+        data: { from: result.from, to: result.to, sku: line.sku, quantity: line.quantity, ...extra.data },
+      });
+      this.refreshOrder(line.orderId, after);
+    }
+    return next;
+  }
+
+  /** Reserves stock for a CREATED or BACKORDERED line, or backorders it when none is free. */
+  source(line: LineRecord, after: AfterCommit): LineRecord {
+    const positions = this.ctx.store.stockOf(line.sku).filter((p) => p.site === this.ctx.siteId);
+    const chosen = choosePosition(positions, line.quantity);
+    if (!chosen) {
+      return this.apply(line, { type: 'line.backorder', promiseDate: this.ctx.clock.now() + BACKORDER_PROMISE_MS }, after, {
+        data: { reason: 'insufficient available-to-promise stock' },
+      });
+    }
+    this.ctx.store.adjustStock(chosen.site, chosen.location, chosen.sku, { reserved: line.quantity });
+    this.ctx.store.appendEvent({
+      type: 'stock.reserved',
+      aggregateType: 'stock',
+      aggregateId: `${chosen.site}/${chosen.location}/${chosen.sku}`,
+      orderId: line.orderId,
+      actor: undefined,
+      data: { lineId: line.id, sku: line.sku, quantity: line.quantity, location: chosen.location },
+    });
+    return this.apply(line, { type: 'line.source', site: chosen.site, location: chosen.location }, after, {
+      data: { location: chosen.location, zone: chosen.zone },
+    });
+  }
+
+  /** Plans the line's device tasks and releases it to the floor. */
+  release(line: LineRecord, after: AfterCommit): LineRecord {
+    if (line.state !== 'SOURCED' || !line.location) return line;
+    const location = this.ctx.locations.get(line.location);
+    let drafts;
+    try {
+      if (!location) throw new PlanningError(`location ${line.location} is not in the site layout`);
+      drafts = planLine(this.ctx.layout, {
+        lineId: line.id,
+        orderId: line.orderId,
+        sku: line.sku,
+        quantity: line.quantity,
+        location,
+        ...this.equipmentLoad(),
+      });
+    } catch (err) {
+      if (!(err instanceof PlanningError)) throw err;
+      this.releaseReservation(line);
+      return this.apply(line, { type: 'line.cancel', reason: err.message }, after);
+    }
+    const now = this.ctx.clock.now();
+    for (const d of drafts) {
+      const task: TaskRecord = {
+        id: `T-${String(this.ctx.store.nextId('task')).padStart(8, '0')}`,
+        lineId: line.id,
+        orderId: line.orderId,
+        step: d.step,
+        kind: d.kind,
+        deviceClass: d.deviceClass,
+        deviceId: d.deviceId,
+        state: 'CREATED',
+        loadId: d.loadId,
+        plan: d.plan,
+        progress: { applied: [] },
+        attempts: 0,
+        createdAt: now,
+        updatedAt: now,
+      };
+      this.ctx.store.insertTask(task);
+      this.ctx.store.appendEvent({
+        type: 'task.created',
+        aggregateType: 'task',
+        aggregateId: task.id,
+        orderId: line.orderId,
+        actor: undefined,
+        data: { lineId: line.id, step: d.step, kind: d.kind, deviceId: d.deviceId ?? null, loadId: d.loadId ?? null },
+      });
+    }
+    after(this.onTasksCreated);
+    return this.apply(line, { type: 'line.release' }, after, { data: { tasks: drafts.map((d) => d.kind) } });
+  }
+
+  /** A device confirmed the pick: stock leaves the location, the reservation is consumed. */
+  recordPick(line: LineRecord, quantity: number, after: AfterCommit, source: Record<string, unknown>): LineRecord {
+    if (!line.location || !line.site) return line;
+    this.ctx.store.adjustStock(line.site, line.location, line.sku, { onHand: -quantity, reserved: -quantity });
+    this.ctx.store.appendEvent({
+      type: 'stock.picked',
+      aggregateType: 'stock',
+      aggregateId: `${line.site}/${line.location}/${line.sku}`,
+      orderId: line.orderId,
+      actor: undefined,
+      data: { lineId: line.id, sku: line.sku, quantity, location: line.location, ...source },
+    });
+    after(() =>
+      this.ctx.notifier.publish({
+        type: 'stock.updated',
+        at: this.ctx.clock.now(),
+        data: { sku: line.sku, site: line.site, location: line.location },
+      }),
+    );
+    return this.apply(line, { type: 'line.pick', quantity }, after, { data: source });
+  }
+
+  /** Execution failed: give the stock back and source the line again, or give up after N tries. */
+  fail(line: LineRecord, reason: string, after: AfterCommit): LineRecord {
+    const wasReserved = line.location !== undefined && (line.state === 'RELEASED' || line.state === 'PICKING');
+    const next = this.apply(line, { type: 'line.fail', reason, maxAttempts: this.ctx.maxLineAttempts }, after, { data: { reason } });
+    if (next.state === line.state) return next;
+    if (wasReserved) this.releaseReservation(line);
+    if (next.state !== 'CREATED') return next;
+    const sourced = this.source(next, after);
+    return this.release(sourced, after);
+  }
+
+  releaseReservation(line: LineRecord): void {
+    if (!line.site || !line.location) return;
+    this.ctx.store.adjustStock(line.site, line.location, line.sku, { reserved: -line.quantity });
+    this.ctx.store.appendEvent({
+      type: 'stock.reservationReleased',
+      aggregateType: 'stock',
+      aggregateId: `${line.site}/${line.location}/${line.sku}`,
+      orderId: line.orderId,
+      actor: undefined,
+      data: { lineId: line.id, sku: line.sku, quantity: line.quantity, location: line.location },
+    });
+  }
+
+  /** Recomputes the order's derived fulfilment; closes the order when every line is done. */
+  refreshOrder(orderId: string, after: AfterCommit): void {
+    const order = this.ctx.store.getOrder(orderId);
+    if (!order) return;
+    const lines = this.ctx.store.linesOf(orderId);
+    const states = lines.map((l) => l.state);
+    const fulfilment = deriveFulfilment(states);
+    let snapshot = order.snapshot;
+    let status = order.status;
+    if (allLinesDone(states) && status === 'OPEN') {
+      const closed = applyEvent(orderMachine, snapshot, { type: 'order.close' });
+      snapshot = closed.next;
+      status = closed.to as typeof status;
+      this.ctx.store.appendEvent({
+        type: 'order.closed',
+        aggregateType: 'order',
+        aggregateId: orderId,
+        orderId,
+        actor: undefined,
+        data: { from: closed.from, to: closed.to },
+      });
+    }
+    if (fulfilment === order.fulfilment && status === order.status) return;
+    const now = this.ctx.clock.now();
+    this.ctx.store.updateOrder(orderId, { status, fulfilment, snapshot: snapshot, updatedAt: now });
+    after(() =>
+      this.ctx.notifier.publish({
+        type: 'order.updated',
+        at: now,
+        data: { id: orderId, status, fulfilment, lines: lines.map((l) => ({ id: l.id, sku: l.sku, quantity: l.quantity, state: l.state })) },
+      }),
+    );
+  }
+
+  private zoneOf(location: string): 'amr' | 'asrs' | undefined {
+    return this.ctx.locations.get(location)?.zone;
+  }
+
+  private equipmentLoad(): { portLoad: Map<string, number>; stationLoad: Map<string, number> } {
+    const portLoad = new Map<string, number>();
+    const stationLoad = new Map<string, number>();
+    for (const t of this.ctx.store.tasksInStates(ACTIVE_TASK_STATES)) {
+      if (t.kind !== 'asrs.retrieve') continue;
+      if (t.plan.portId) portLoad.set(t.plan.portId, (portLoad.get(t.plan.portId) ?? 0) + 1);
+      if (t.plan.stationId) stationLoad.set(t.plan.stationId, (stationLoad.get(t.plan.stationId) ?? 0) + 1);
+    }
+    return { portLoad, stationLoad };
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Applies what devices report about their commands to tasks, lines and stock. Idempotent: a
+ * repeated or re-sent state changes nothing twice (applied action ids are remembered per task),
+ * and reports about commands that are not ours, or no longer current, are ignored.
+ */
+import type { VdaState, WcsJobState } from '../../protocols/index.js';
+import { actionIdOf } from '../domain/commands.js';
+import { isPickingStep } from '../domain/execution-plan.js';
+import type { TaskRecord, TaskState } from '../domain/records.js';
+import type { AppContext } from './context.js';
+import { correlationOf } from './correlation.js';
+import type { DeviceRegistry } from './device-registry.js';
+import type { AfterCommit, LineService } from './line-service.js';
+import { runInTransaction } from './unit-of-work.js';
+
+const DONE: readonly TaskState[] = ['FINISHED', 'FAILED', 'CANCELED'];
+/** VDA 5050 errors with which a vehicle refuses an order (§6.6). */
+const REJECTIONS = new Set(['orderError', 'orderUpdateError', 'noRouteError', 'validationError']);
+
+export class TaskProgressService {
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly registry: DeviceRegistry,
+    private readonly lines: LineService,
+    private readonly onTaskDone: () => void,
+  ) {}
+
+  onVdaState(deviceId: string, serialNumber: string, s: VdaState): void {
+    const rejected = s.errors.find(
+      (e) => REJECTIONS.has(e.errorType) && e.errorReferences?.some((r) => r.referenceKey === 'orderId'),
+    );
+    const orderId = rejected?.errorReferences?.find((r) => r.referenceKey === 'orderId')?.referenceValue ?? s.orderId;
+    if (!orderId) return;
+    const task = this.ctx.store.getTask(String(orderId));
+    if (!task || task.deviceId !== deviceId || DONE.includes(task.state)) return;
+    runInTransaction(this.ctx.store, (after) => {
+      if (rejected && String(orderId) !== s.orderId) {
+        this.ctx.store.confirm(correlationOf.vda(serialNumber, task.id, task.progress.updateId ?? 0), this.ctx.clock.now());
+        this.failTask(task, `vehicle rejected the order: ${rejected.errorType}${rejected.errorDescription ? ` (${rejected.errorDescription})` : ''}`, after);
+        return;
+      }
+      if (s.orderUpdateId >= (task.progress.updateId ?? 0)) {
+        this.ctx.store.confirm(correlationOf.vda(serialNumber, task.id, task.progress.updateId ?? 0), this.ctx.clock.now());
+      }
+      let current = this.markRunning(task, after);
+      const byId = new Map(s.actionStates.map((a) => [a.actionId, a]));
+      const pick = byId.get(actionIdOf.pick(task.id));
+      const drop = byId.get(actionIdOf.drop(task.id));
+      if (pick?.actionStatus === 'FAILED' || drop?.actionStatus === 'FAILED') {
+        const failed = pick?.actionStatus === 'FAILED' ? pick : drop;
+        this.failTask(current, `${failed?.actionType ?? 'action'} failed${failed?.resultDescription ? `: ${failed.resultDescription}` : ''}`, after);
+        return;
+      }
+      if (pick?.actionStatus === 'FINISHED') current = this.applyPick(current, pick.actionId, current.plan.quantity, after);
+      if (drop?.actionStatus === 'FINISHED' && current.progress.applied.includes(actionIdOf.pick(task.id))) {
+        this.finishTask(current, after);
+      }
+    });
+  }
+
+  onWcsJobState(deviceId: string, s: WcsJobState): void {
+    const task = this.ctx.store.getTask(s.jobId);
+    if (!task || task.deviceId !== deviceId || DONE.includes(task.state)) return;
+    if (s.jobUpdateId < (task.progress.updateId ?? 0)) return;
+    runInTransaction(this.ctx.store, (after) => {
+      this.ctx.store.confirm(correlationOf.wcs(deviceId, task.id, s.jobUpdateId), this.ctx.clock.now());
+      const action = s.actionStates.find((a) => a.actionId === actionIdOf.wcs(task.id));
+      const fatal = s.errors.find((e) => e.errorLevel === 'FATAL' && e.errorReferences.some((r) => r.referenceValue === task.id));
+      if (action?.actionStatus === 'FAILED' || fatal) {
+        this.failTask(task, action?.resultDescription ?? fatal?.errorDescription ?? fatal?.errorType ?? 'device reported failure', after);
+        return;
+      }
+      if (!action || action.actionStatus === 'WAITING') return;
+      let current = this.markRunning(task, after);
+      if (action.actionStatus !== 'FINISHED') return;
+      if (task.kind === 'arm.pick') current = this.applyPick(current, action.actionId, pickedQuantity(action.resultDescription, task.plan.quantity), after);
+      this.finishTask(current, after);
+    });
+  }
+
+  private markRunning(task: TaskRecord, after: AfterCommit): TaskRecord {
+    if (task.state !== 'DISPATCHED') return task;
+    const now = this.ctx.clock.now();
+    const next: TaskRecord = { ...task, state: 'RUNNING', progress: { ...task.progress, acknowledged: true }, updatedAt: now };
+    this.ctx.store.updateTask(task.id, { state: next.state, progress: next.progress, updatedAt: now });
+    this.journal(task, 'task.running', {}, now);
+    this.ctx.metrics.commandAckSeconds.observe({ family: task.deviceClass === 'amr' ? 'vda5050' : 'wcs' }, Math.max(0, now - task.updatedAt) / 1000);
+    if (task.step === 0) {
+      const line = this.ctx.store.getLine(task.lineId);
+      if (line) this.lines.apply(line, { type: 'line.startPicking' }, after, { data: { taskId: task.id, deviceId: task.deviceId } });
+    }
+    after(() => this.notifyTask(next));
+    return next;
+  }
+
+  private applyPick(task: TaskRecord, actionId: string, quantity: number, after: AfterCommit): TaskRecord {
+    if (task.progress.applied.includes(actionId) || !isPickingStep(task.kind)) return task;
+    const progress = { ...task.progress, applied: [...task.progress.applied, actionId] };
+    this.ctx.store.updateTask(task.id, { progress, updatedAt: this.ctx.clock.now() });
+    const line = this.ctx.store.getLine(task.lineId);
+    if (line) this.lines.recordPick(line, quantity, after, { taskId: task.id, deviceId: task.deviceId, actionId });
+    return { ...task, progress };
+  }
+
+  private finishTask(task: TaskRecord, after: AfterCommit): void {
+    const now = this.ctx.clock.now();
+    this.ctx.store.updateTask(task.id, { state: 'FINISHED', updatedAt: now });
+    this.journal(task, 'task.finished', {}, now);
+    after(() => {
+      if (task.deviceId && task.deviceClass === 'amr') this.registry.assign(task.deviceId, undefined);
+      this.notifyTask({ ...task, state: 'FINISHED' });
+      this.onTaskDone();
+    });
+  }
+
+  /** A failed step ends the line's current plan: later steps are canceled, the line re-sourced. */
+  private failTask(task: TaskRecord, reason: string, after: AfterCommit): void {
+    const now = this.ctx.clock.now();
+    this.ctx.store.updateTask(task.id, { state: 'FAILED', progress: { ...task.progress, failure: reason }, updatedAt: now });
+    this.journal(task, 'task.failed', { reason }, now);
+    for (const later of this.ctx.store.tasksOfLine(task.lineId)) {
+      if (later.state !== 'CREATED') continue;
+      this.ctx.store.updateTask(later.id, { state: 'CANCELED', updatedAt: now });
+      this.journal(later, 'task.canceled', { reason: `step ${task.step} failed` }, now);
+    }
+    const line = this.ctx.store.getLine(task.lineId);
+    if (line) this.lines.fail(line, reason, after);
+    after(() => {
+      if (task.deviceId && task.deviceClass === 'amr') this.registry.assign(task.deviceId, undefined);
+      this.notifyTask({ ...task, state: 'FAILED' });
+      this.onTaskDone();
+    });
+  }
+
+  private journal(task: TaskRecord, type: string, data: Record<string, unknown>, at: number): void {
+    this.ctx.store.appendEvent({
+      type,
+      aggregateType: 'task',
+      aggregateId: task.id,
+      orderId: task.orderId,
+      actor: undefined,
+      at,
+      data: { lineId: task.lineId, kind: task.kind, deviceId: task.deviceId ?? null, ...data },
+    });
+  }
+
+  private notifyTask(task: TaskRecord): void {
+    this.ctx.notifier.publish({
+      type: 'task.updated',
+      at: this.ctx.clock.now(),
+      data: { id: task.id, state: task.state, deviceId: task.deviceId ?? null, lineId: task.lineId },
+    });
+  }
+}
+
+/** Arms report `picked=<n>`; anything else means the planned quantity. */
+function pickedQuantity(resultDescription: string | undefined, planned: number): number {
+  const m = /picked=(\d+)/.exec(resultDescription ?? '');
+  return m ? Math.min(planned, Number(m[1])) : planned;
+}

@@ -1,0 +1,262 @@
+/**
+ * createCore wires the parts of DESIGN §1 together: store, broker and transport, the use cases,
+ * the HTTP API. Overrides swap ports (clock, transport, logger) for tests and simulation.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Logger } from 'pino';
+import { coreStateTopic, encodeCorePresence, encodeVda, vdaSubscription, vdaTopic, wcsSubscription } from '../protocols/index.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from './adapters/mqtt/embedded-broker.js';
+import { MqttTransport } from './adapters/mqtt/mqtt-transport.js';
+import { SqliteStore } from './adapters/sqlite/sqlite-store.js';
+import { loadSiteLayout } from './adapters/site-loader.js';
+import { systemClock } from './adapters/system-clock.js';
+import { buildApp, type PickwireApp } from './api/app.js';
+import { deviceResource, floorRoutes } from './api/routes/floor.js';
+import { orderRoutes } from './api/routes/orders.js';
+import { createLocalNotifier } from './api/stream.js';
+import type { AppContext } from './app/context.js';
+import { DeviceRegistry, type DeviceView } from './app/device-registry.js';
+import { Dispatcher } from './app/dispatcher.js';
+import { Ingest } from './app/ingest.js';
+import { OrderIntake } from './app/intake.js';
+import { LineService } from './app/line-service.js';
+import { OutboxPublisher } from './app/outbox-publisher.js';
+import { seedFromLayout } from './app/site-seed.js';
+import { TaskProgressService } from './app/task-progress.js';
+import type { Config } from './config.js';
+import { RouteGraph } from './domain/route-graph.js';
+import type { SiteLayout } from './domain/site-layout.js';
+import { createLogger, rateLimitedLog } from './logger.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import type { Clock } from './ports.js';
+import { loadTokens, type Principal, type TokenTable } from './tokens.js';
+
+export const CORE_VERSION = '0.1.0';
+
+export interface CoreOverrides {
+  clock?: Clock;
+  logger?: Logger;
+  layout?: SiteLayout;
+  metrics?: Metrics;
+  /** Extra tokens beside the configured ones (the simulated order feed's channel token). */
+  extraTokens?: { name: string; role: 'channel' | 'operator' | 'viewer' | 'admin'; token: string }[];
+}
+
+export interface Core {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly app: PickwireApp;
+  readonly layout: SiteLayout;
+  readonly tokens: TokenTable;
+  readonly store: SqliteStore;
+  readonly registry: DeviceRegistry;
+  readonly metrics: Metrics;
+  /** The broker URL devices should use (the embedded one's, or the configured external one). */
+  readonly mqttUrl: string;
+  /** Set once `listen()` ran. */
+  httpUrl: string | undefined;
+  listen(): Promise<string>;
+  stop(reason?: string): Promise<void>;
+}
+
+/** Time between dispatch passes when nothing kicks them (devices freeing up, watchdogs). */
+const DISPATCH_TICK_MS = 500;
+const DEVICE_PERSIST_MS = 2000;
+
+export async function createCore(config: Config, overrides: CoreOverrides = {}): Promise<Core> {
+  const logger = overrides.logger ?? createLogger({ level: config.logLevel });
+  const log = logger.child({ component: 'core' });
+  const clock = overrides.clock ?? systemClock;
+  const metrics = overrides.metrics ?? createMetrics();
+  const layout = overrides.layout ?? loadSiteLayout(config.site);
+  const siteId = layout.site.id;
+  const tokens = withExtraTokens(loadTokens({ tokens: config.tokens, dataDir: config.dataDir }), overrides.extraTokens ?? []);
+  for (const w of tokens.warnings) log.warn(w);
+  if (config.devAuthDisabled) log.warn('API AUTHENTICATION IS DISABLED (devAuthDisabled): every request acts as admin');
+
+  const store = new SqliteStore({ dataDir: config.dataDir, clock });
+  const seed = seedFromLayout(store, layout);
+  log.info({ store: store.path, schemaVersion: store.schemaVersion, ...seed }, 'store open');
+
+  const notifier = createLocalNotifier((err) => log.warn({ err }, 'live listener failed'));
+  const ctx: AppContext = {
+    store,
+    clock,
+    layout,
+    locations: new Map(layout.locations.map((l) => [l.id, l])),
+    graph: new RouteGraph(layout),
+    notifier,
+    logger: logger.child({ component: 'execution' }),
+    metrics,
+    siteId,
+    maxLineAttempts: 3,
+  };
+  const registry = new DeviceRegistry({ watchdogMs: 15_000 });
+  for (const a of layout.devices.amrs) registry.declare(a.serialNumber, 'amr', { manufacturer: a.manufacturer, serialNumber: a.serialNumber });
+  for (const a of layout.devices.asrs) registry.declare(a.id, 'asrs');
+  for (const c of layout.devices.conveyors) registry.declare(c.id, 'conveyor');
+  for (const a of layout.devices.arms) registry.declare(a.id, 'arm');
+
+  let broker: EmbeddedBroker | undefined;
+  if (!config.mqttUrl) broker = await startEmbeddedBroker({ host: config.mqttHost, port: config.mqttPort, logger: logger.child({ component: 'broker' }) });
+  const mqttUrl = config.mqttUrl ?? broker?.url ?? '';
+  const coreId = `pickwire-core-${siteId}-${randomBytes(4).toString('hex')}`;
+  const presence = (online: boolean): string => encodeCorePresence({ online, timestamp: new Date(clock.now()).toISOString(), coreId, version: CORE_VERSION });
+  const transport = await MqttTransport.connect({
+    url: mqttUrl,
+    clientId: coreId,
+    will: { topic: coreStateTopic(siteId), payload: presence(false), qos: 1, retain: true },
+    logger: logger.child({ component: 'mqtt' }),
+  });
+
+  const publisher = new OutboxPublisher(store, transport, clock, logger.child({ component: 'outbox' }), metrics, { resendAfterMs: 3000, batchSize: 200 });
+  let dispatcher: Dispatcher | undefined;
+  const kickDispatch = (): void => dispatcher?.kick();
+  const lines = new LineService(ctx, kickDispatch);
+  dispatcher = new Dispatcher(ctx, registry, lines, { interfaceName: config.mqttInterface, jobExpirySeconds: 60 }, () => publisher.kick());
+  const progress = new TaskProgressService(ctx, registry, lines, kickDispatch);
+  const intake = new OrderIntake(ctx, lines, { maxLineQuantity: 10_000 });
+
+  const stateRequested = new Map<string, number>();
+  const requestState = (view: DeviceView): void => {
+    // Never send an order to a vehicle whose current state the core has not seen (DESIGN §2.1).
+    const now = clock.now();
+    if (!view.serialNumber || !view.manufacturer || now - (stateRequested.get(view.id) ?? 0) < 5000) return;
+    stateRequested.set(view.id, now);
+    const msg = {
+      headerId: store.nextId(`vda:${view.serialNumber}:instantActions`),
+      timestamp: new Date(now).toISOString(),
+      version: '2.0.0',
+      manufacturer: view.manufacturer,
+      serialNumber: view.serialNumber,
+      actions: [{ actionId: `stateRequest-${now}`, actionType: 'stateRequest', blockingType: 'NONE' as const }],
+    };
+    const topic = vdaTopic({ interfaceName: config.mqttInterface, manufacturer: view.manufacturer, serialNumber: view.serialNumber }, 'instantActions');
+    transport.publish(topic, encodeVda('instantActions', msg), { qos: 1 }).catch((err: unknown) => log.warn({ err, device: view.id }, 'stateRequest failed'));
+  };
+  const ingest = new Ingest(
+    ctx,
+    registry,
+    progress,
+    {
+      onVehicleNeedsState: requestState,
+      onDeviceChanged: (view) => {
+        if (view.task === undefined) kickDispatch();
+        notifier.publish({ type: 'device.updated', at: clock.now(), data: deviceResource(registry, view, clock.now()) });
+      },
+    },
+    config.mqttInterface,
+    rateLimitedLog(logger.child({ component: 'ingest' }), 'mqtt.rejected', 60_000, () => clock.now()),
+  );
+  transport.onMessage((topic, payload) => ingest.handle(topic, payload));
+  transport.onConnect(() => {
+    metrics.mqttConnected.set(1);
+    transport.publish(coreStateTopic(siteId), presence(true), { qos: 1, retain: true }).catch((err: unknown) => log.warn({ err }, 'presence publish failed'));
+    for (const v of registry.list()) if (v.class === 'amr' && v.stateSeenAt === undefined) requestState(v);
+  });
+  await transport.subscribe([vdaSubscription(config.mqttInterface, '+'), wcsSubscription(siteId, '+')], 1);
+  await transport.publish(coreStateTopic(siteId), presence(true), { qos: 1, retain: true });
+  metrics.mqttConnected.set(1);
+  for (const v of registry.list()) if (v.class === 'amr') requestState(v);
+  publisher.start();
+
+  const timers: (() => void)[] = [];
+  const every = (ms: number, fn: () => void): void => {
+    const loop = (): void => {
+      timers.push(
+        clock.setTimer(ms, () => {
+          try {
+            fn();
+          } catch (err) {
+            log.error({ err }, 'periodic task failed');
+          }
+          if (!stopping) loop();
+        }),
+      );
+    };
+    loop();
+  };
+  let stopping = false;
+  every(DISPATCH_TICK_MS, kickDispatch);
+  every(DEVICE_PERSIST_MS, () => {
+    const dirty = registry.takeDirty();
+    if (dirty.length > 0) store.tx(() => dirty.forEach((d) => store.saveDevice({ id: d.id, class: d.class, data: d, updatedAt: clock.now() })));
+    for (const [state, n] of Object.entries(store.countLinesByState())) metrics.linesByState.set({ state }, n);
+  });
+
+  const app = buildApp({
+    config,
+    logger,
+    tokens,
+    metrics,
+    notifier,
+    readiness: () => {
+      const reasons: string[] = [];
+      if (!transport.connected) reasons.push('broker not connected');
+      if (stopping) reasons.push('shutting down');
+      return { ready: reasons.length === 0, reasons };
+    },
+    snapshot: () => ({
+      site: { id: siteId, name: layout.site.name },
+      devices: registry.list().map((d) => deviceResource(registry, d, clock.now())),
+      linesByState: store.countLinesByState(),
+    }),
+    routes: [orderRoutes({ intake, store }), floorRoutes({ store, registry, layout, clock })],
+    isAcceptingWork: () => !stopping,
+    now: () => clock.now(),
+  });
+
+  const core: Core = {
+    config,
+    logger,
+    app,
+    layout,
+    tokens,
+    store,
+    registry,
+    metrics,
+    mqttUrl,
+    httpUrl: undefined,
+    async listen() {
+      const address = await app.listen({ port: config.httpPort, host: config.httpHost });
+      core.httpUrl = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
+      return core.httpUrl;
+    },
+    async stop(reason = 'stop') {
+      if (stopping) return;
+      stopping = true;
+      log.info({ reason }, 'stopping: intake closed');
+      for (const cancel of timers) cancel();
+      dispatcher.stop();
+      await app.close();
+      const flushed = await publisher.flush(2000);
+      if (!flushed) log.warn({ pending: store.unsent(1000).length }, 'outbox not fully flushed; it is durable and will be sent on the next start');
+      publisher.stop();
+      // A graceful stop says so; the last will only covers a crash.
+      await transport.close({ beforeDisconnect: () => transport.publish(coreStateTopic(siteId), presence(false), { qos: 1, retain: true }) });
+      await broker?.close();
+      const dirty = registry.takeDirty();
+      store.tx(() => dirty.forEach((d) => store.saveDevice({ id: d.id, class: d.class, data: d, updatedAt: clock.now() })));
+      store.close();
+      log.info('stopped');
+    },
+  };
+  return core;
+}
+
+/** The configured tokens plus in-process ones (e.g. the simulated order feed's). */
+function withExtraTokens(base: TokenTable, extra: NonNullable<CoreOverrides['extraTokens']>): TokenTable {
+  if (extra.length === 0) return base;
+  const entries = extra.map((e) => ({ principal: { name: e.name, role: e.role } as Principal, token: Buffer.from(e.token) }));
+  return {
+    adminToken: base.adminToken,
+    adminTokenCreated: base.adminTokenCreated,
+    size: base.size + extra.length,
+    warnings: base.warnings,
+    lookup(token) {
+      const t = Buffer.from(token);
+      const hit = entries.find((e) => e.token.length === t.length && timingSafeEqual(e.token, t));
+      return hit ? hit.principal : base.lookup(token);
+    },
+  };
+}

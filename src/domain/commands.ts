@@ -1,0 +1,158 @@
+/**
+ * Builds the protocol messages a task becomes: a VDA 5050 order for an AMR trip, a wcs/v1 job
+ * for AS/RS, conveyor and arm steps. Pure; header ids and timestamps are passed in.
+ */
+import type { VdaAction, VdaEdge, VdaNode, VdaOrder, WcsAction, WcsJob } from '../../protocols/index.js';
+import { VDA_VERSION, WCS_VERSION } from '../../protocols/index.js';
+import type { RouteGraph, Route } from './route-graph.js';
+import type { TaskRecord } from './records.js';
+
+export interface Header {
+  headerId: number;
+  timestamp: string;
+}
+
+export interface VehicleRef {
+  manufacturer: string;
+  serialNumber: string;
+}
+
+/** Action types and parameters a vehicle vendor expects for a pick and a drop (vehicle profile). */
+export interface LoadActionProfile {
+  pickActionType: string;
+  dropActionType: string;
+}
+
+export const STANDARD_LOAD_ACTIONS: LoadActionProfile = { pickActionType: 'pick', dropActionType: 'drop' };
+
+export const actionIdOf = {
+  pick: (taskId: string): string => `${taskId}-pick`,
+  drop: (taskId: string): string => `${taskId}-drop`,
+  wcs: (taskId: string): string => `${taskId}-a1`,
+};
+
+/** The two legs of an AMR trip: from where the vehicle stands to the pick node, then to the drop. */
+export function planTripRoute(graph: RouteGraph, fromNode: string, task: TaskRecord, maxSpeed?: number): Route | undefined {
+  const { pickNodeId, dropNodeId } = task.plan;
+  if (!pickNodeId || !dropNodeId) return undefined;
+  const toPick = graph.shortestPath(fromNode, pickNodeId, maxSpeed);
+  const toDrop = graph.shortestPath(pickNodeId, dropNodeId, maxSpeed);
+  if (!toPick || !toDrop) return undefined;
+  return {
+    nodes: [...toPick.nodes, ...toDrop.nodes.slice(1)],
+    steps: [...toPick.steps, ...toDrop.steps],
+    length: toPick.length + toDrop.length,
+    travelTime: toPick.travelTime + toDrop.travelTime,
+  };
+}
+
+/**
+ * A whole trip as one VDA order, every node and edge released. Traffic control (releasing the
+ * base a few nodes at a time onto reserved nodes) narrows `releasedUpTo` later.
+ */
+export function buildTripOrder(opts: {
+  header: Header;
+  vehicle: VehicleRef;
+  graph: RouteGraph;
+  mapId: string;
+  task: TaskRecord;
+  route: Route;
+  orderUpdateId: number;
+  profile?: LoadActionProfile;
+}): VdaOrder {
+  const { task, route, graph, mapId } = opts;
+  const profile = opts.profile ?? STANDARD_LOAD_ACTIONS;
+  // A shortest path visits each node once, so the first visit of the pick node is the pick.
+  const pickAt = route.nodes.indexOf(task.plan.pickNodeId ?? '');
+  const params = [
+    { key: 'loadId', value: task.plan.toteId ?? task.id },
+    { key: 'locationId', value: task.plan.location },
+    { key: 'sku', value: task.plan.sku },
+    { key: 'quantity', value: task.plan.quantity },
+  ];
+  const nodes: VdaNode[] = route.nodes.map((nodeId, i) => {
+    const n = graph.node(nodeId);
+    const actions: VdaAction[] = [];
+    if (i === pickAt) actions.push({ actionId: actionIdOf.pick(task.id), actionType: profile.pickActionType, blockingType: 'HARD', actionParameters: params });
+    if (i === route.nodes.length - 1) {
+      actions.push({ actionId: actionIdOf.drop(task.id), actionType: profile.dropActionType, blockingType: 'HARD', actionParameters: params.slice(0, 1) });
+    }
+    return { nodeId, sequenceId: i * 2, released: true, nodePosition: { x: n.x, y: n.y, mapId, allowedDeviationXY: 0.5 }, actions };
+  });
+  const edges: VdaEdge[] = route.steps.map((s, i) => ({
+    edgeId: s.edgeId,
+    sequenceId: i * 2 + 1,
+    released: true,
+    startNodeId: s.from,
+    endNodeId: s.to,
+    length: s.length,
+    actions: [],
+  }));
+  return {
+    headerId: opts.header.headerId,
+    timestamp: opts.header.timestamp,
+    version: VDA_VERSION,
+    manufacturer: opts.vehicle.manufacturer,
+    serialNumber: opts.vehicle.serialNumber,
+    orderId: task.id,
+    orderUpdateId: opts.orderUpdateId,
+    nodes,
+    edges,
+  };
+}
+
+/** The wcs/v1 job of one AS/RS, conveyor or arm step: one action, named for the step. */
+export function buildStepJob(opts: { header: Header; site: string; task: TaskRecord; jobUpdateId: number }): WcsJob {
+  const { task } = opts;
+  const p = task.plan;
+  const param = (key: string, value: string | number | undefined): { key: string; value: string }[] =>
+    value === undefined ? [] : [{ key, value: String(value) }];
+  let action: Omit<WcsAction, 'actionId' | 'blockingType'>;
+  switch (task.kind) {
+    case 'asrs.retrieve':
+    case 'asrs.store':
+      action = {
+        actionType: task.kind === 'asrs.retrieve' ? 'retrieve' : 'store',
+        actionParameters: [...param('binId', p.binId), ...param('locationId', p.location), ...param('portId', p.portId)],
+      };
+      break;
+    case 'conveyor.toStation':
+    case 'conveyor.toPort': {
+      const toStation = task.kind === 'conveyor.toStation';
+      action = {
+        actionType: 'transport',
+        actionParameters: [
+          ...param('loadId', p.binId),
+          ...param('from', toStation ? p.portId : p.stationId),
+          ...param('to', toStation ? p.stationId : p.portId),
+        ],
+      };
+      break;
+    }
+    case 'arm.pick':
+      action = {
+        actionType: 'pick',
+        actionParameters: [
+          ...param('sku', p.sku),
+          ...param('quantity', p.quantity),
+          ...param('sourceLoadId', p.binId),
+          ...param('targetLoadId', p.toteId),
+        ],
+      };
+      break;
+    case 'amr.pickTrip':
+      throw new TypeError('an AMR trip becomes a VDA 5050 order, not a wcs job');
+  }
+  return {
+    header: {
+      headerId: opts.header.headerId,
+      timestamp: opts.header.timestamp,
+      version: WCS_VERSION,
+      site: opts.site,
+      deviceId: p.deviceId ?? task.deviceId ?? '',
+    },
+    jobId: task.id,
+    jobUpdateId: opts.jobUpdateId,
+    actions: [{ actionId: actionIdOf.wcs(task.id), blockingType: 'HARD', ...action }],
+  };
+}

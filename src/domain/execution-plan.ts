@@ -1,0 +1,113 @@
+/**
+ * Turns a sourced line into device tasks, by the zone its stock sits in (DESIGN §2):
+ * - AMR zone: one pick trip — travel to the storage node, pick, travel to the pack station, drop.
+ * - AS/RS zone: retrieve the bin to a port, convey it to an arm station, the arm picks into the
+ *   order tote, then the bin rides back and is stored again.
+ * Pure: which port and station to use is decided from the load counts the caller passes in.
+ */
+import type { SiteLayout, StorageLocation } from './site-layout.js';
+import type { DeviceClass, TaskKind, TaskPlan } from './records.js';
+
+export interface TaskDraft {
+  step: number;
+  kind: TaskKind;
+  deviceClass: DeviceClass;
+  /** Known at planning time for fixed equipment; AMRs are chosen when dispatched. */
+  deviceId: string | undefined;
+  loadId: string | undefined;
+  plan: TaskPlan;
+}
+
+export interface PlanInput {
+  lineId: string;
+  orderId: string;
+  sku: string;
+  quantity: number;
+  location: StorageLocation;
+  /** Active task counts per port and per arm station, to spread the work. */
+  portLoad: ReadonlyMap<string, number>;
+  stationLoad: ReadonlyMap<string, number>;
+}
+
+export class PlanningError extends Error {
+  override readonly name = 'PlanningError';
+}
+
+export function toteIdFor(orderId: string): string {
+  return `TOTE-${orderId}`;
+}
+
+export function planLine(layout: SiteLayout, input: PlanInput): TaskDraft[] {
+  return input.location.zone === 'amr' ? planAmrTrip(layout, input) : planAsrsFlow(layout, input);
+}
+
+function planAmrTrip(layout: SiteLayout, input: PlanInput): TaskDraft[] {
+  const pack = layout.stations.find((s) => s.kind === 'pack' && s.nodeId !== undefined);
+  if (!pack?.nodeId) throw new PlanningError('the site has no pack station on the route graph');
+  if (!input.location.nodeId) throw new PlanningError(`location ${input.location.id} has no graph node`);
+  return [
+    {
+      step: 0,
+      kind: 'amr.pickTrip',
+      deviceClass: 'amr',
+      deviceId: undefined,
+      loadId: undefined,
+      plan: {
+        sku: input.sku,
+        quantity: input.quantity,
+        location: input.location.id,
+        pickNodeId: input.location.nodeId,
+        dropNodeId: pack.nodeId,
+        stationId: pack.id,
+        toteId: toteIdFor(input.orderId),
+      },
+    },
+  ];
+}
+
+function planAsrsFlow(layout: SiteLayout, input: PlanInput): TaskDraft[] {
+  const { location } = input;
+  const asrs = layout.devices.asrs.find((a) => a.id === location.asrsId);
+  if (!asrs) throw new PlanningError(`location ${location.id} names no known AS/RS`);
+  const binId = location.binId ?? `BIN-${location.id}`;
+  const routes = asrs.ports.flatMap((port) => {
+    const conveyor = layout.devices.conveyors.find((c) => c.id === port.conveyorId);
+    if (!conveyor || !conveyor.stops.some((s) => s.id === port.id)) return [];
+    return layout.stations
+      .filter((st) => st.kind === 'arm' && st.armId !== undefined && conveyor.stops.some((s) => s.id === st.id))
+      .map((station) => ({ port, conveyor, station, armId: station.armId as string }));
+  });
+  if (routes.length === 0) throw new PlanningError(`no conveyor connects AS/RS ${asrs.id} to an arm station`);
+  const load = (r: (typeof routes)[number]): number =>
+    (input.portLoad.get(r.port.id) ?? 0) + (input.stationLoad.get(r.station.id) ?? 0);
+  const best = routes.reduce((a, b) => (load(b) < load(a) ? b : a));
+  const base: TaskPlan = {
+    sku: input.sku,
+    quantity: input.quantity,
+    location: location.id,
+    binId,
+    portId: best.port.id,
+    stationId: best.station.id,
+    toteId: toteIdFor(input.orderId),
+  };
+  const step = (n: number, kind: TaskKind, deviceClass: DeviceClass, deviceId: string): TaskDraft => ({
+    step: n,
+    kind,
+    deviceClass,
+    deviceId,
+    loadId: binId,
+    plan: { ...base, deviceId },
+  });
+  return [
+    step(0, 'asrs.retrieve', 'asrs', asrs.id),
+    step(1, 'conveyor.toStation', 'conveyor', best.conveyor.id),
+    step(2, 'arm.pick', 'arm', best.armId),
+    step(3, 'conveyor.toPort', 'conveyor', best.conveyor.id),
+    step(4, 'asrs.store', 'asrs', asrs.id),
+  ];
+}
+
+/** The step whose completion means the line's goods are picked. */
+export function isPickingStep(kind: TaskKind): boolean {
+  return kind === 'amr.pickTrip' || kind === 'arm.pick';
+}

@@ -1,0 +1,159 @@
+/**
+ * The durable records of the core: what the store keeps as current state. Pure data; the
+ * machines and planners compute them, the store persists them.
+ */
+import type { LineContext, LineState } from './line-machine.js';
+import type { OrderContext, OrderStatus } from './order-machine.js';
+
+/** A machine snapshot as persisted: ~0.3 KB instead of a live actor's ~4 KB. */
+export interface PersistedMachine<TContext = Record<string, unknown>> {
+  value: string;
+  context: TContext;
+}
+
+export interface ShipTo {
+  name: string;
+  line1: string;
+  line2?: string;
+  city: string;
+  postalCode: string;
+  country: string;
+  lat?: number;
+  lon?: number;
+}
+
+export interface OrderInput {
+  channel: string;
+  externalId?: string;
+  customer: { id: string; email?: string };
+  shipTo: ShipTo;
+  lines: { sku: string; quantity: number }[];
+  priority?: number;
+  promisedBy?: string;
+}
+
+export interface OrderRecord {
+  id: string;
+  externalId: string | undefined;
+  channel: string;
+  customerId: string;
+  status: OrderStatus;
+  /** Derived from the lines (DESIGN §3): the furthest state every open line has reached. */
+  fulfilment: string;
+  snapshot: PersistedMachine<OrderContext>;
+  body: OrderInput;
+  priority: number;
+  promisedBy: number | undefined;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface LineRecord {
+  id: string;
+  orderId: string;
+  lineNo: number;
+  sku: string;
+  quantity: number;
+  state: LineState;
+  site: string | undefined;
+  location: string | undefined;
+  zone: 'amr' | 'asrs' | undefined;
+  snapshot: PersistedMachine<LineContext>;
+  updatedAt: number;
+}
+
+export interface StockPosition {
+  site: string;
+  location: string;
+  sku: string;
+  zone: 'amr' | 'asrs';
+  onHand: number;
+  reserved: number;
+  safetyStock: number;
+}
+
+export const TASK_STATES = ['CREATED', 'DISPATCHED', 'RUNNING', 'PAUSED', 'FINISHED', 'FAILED', 'CANCELED'] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
+export const TASK_KINDS = [
+  'amr.pickTrip',
+  'asrs.retrieve',
+  'conveyor.toStation',
+  'arm.pick',
+  'conveyor.toPort',
+  'asrs.store',
+] as const;
+export type TaskKind = (typeof TASK_KINDS)[number];
+
+export type DeviceClass = 'amr' | 'asrs' | 'conveyor' | 'arm';
+
+/** What a task must do, fixed when the line is released. Device choice may come later. */
+export interface TaskPlan {
+  sku: string;
+  quantity: number;
+  location: string;
+  /** AMR trips: where to pick and where to drop. */
+  pickNodeId?: string;
+  dropNodeId?: string;
+  /** AS/RS and conveyor steps. */
+  binId?: string;
+  portId?: string;
+  stationId?: string;
+  toteId?: string;
+  /** The device the plan binds to, for fixed-route equipment (AS/RS, conveyor, arm). */
+  deviceId?: string;
+}
+
+/** What the core has learned from the device about this task; idempotent under replays. */
+export interface TaskProgress {
+  /** Protocol command ids: VDA orderId/orderUpdateId or wcs jobId/jobUpdateId. */
+  commandId?: string;
+  updateId?: number;
+  acknowledged?: boolean;
+  /** Action ids already applied to inventory and lines (so a re-sent state is harmless). */
+  applied: string[];
+  failure?: string;
+}
+
+export interface TaskRecord {
+  id: string;
+  lineId: string;
+  orderId: string;
+  step: number;
+  kind: TaskKind;
+  deviceClass: DeviceClass;
+  deviceId: string | undefined;
+  state: TaskState;
+  loadId: string | undefined;
+  plan: TaskPlan;
+  progress: TaskProgress;
+  attempts: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface JournalEntry {
+  seq: number;
+  at: number;
+  type: string;
+  aggregateType: 'order' | 'line' | 'task' | 'stock' | 'device';
+  aggregateId: string;
+  orderId: string | undefined;
+  actor: string | undefined;
+  data: Record<string, unknown>;
+}
+
+export interface OutboxMessage {
+  seq: number;
+  topic: string;
+  payload: Buffer;
+  qos: 0 | 1;
+  retain: boolean;
+  expirySeconds: number | undefined;
+  /** Set when a device must echo the command; the row stays unconfirmed until it does. */
+  correlation: string | undefined;
+  createdAt: number;
+  sentAt: number | undefined;
+  attempts: number;
+  confirmedAt: number | undefined;
+}

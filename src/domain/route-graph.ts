@@ -1,0 +1,157 @@
+/**
+ * The site's route graph and shortest paths over it. Travel cost is time at the edge's speed
+ * limit (or the vehicle's top speed), so a detour on fast edges can beat a short slow one.
+ */
+import type { GraphEdge, GraphNode, SiteLayout } from './site-layout.js';
+
+export interface RouteStep {
+  edgeId: string;
+  from: string;
+  to: string;
+  length: number;
+}
+
+export interface Route {
+  nodes: string[];
+  steps: RouteStep[];
+  length: number;
+  /** Seconds at cruise speed, without acceleration or turns. */
+  travelTime: number;
+}
+
+interface Arc {
+  edge: GraphEdge;
+  to: string;
+  length: number;
+}
+
+export class RouteGraph {
+  private readonly nodes = new Map<string, GraphNode>();
+  private readonly arcs = new Map<string, Arc[]>();
+
+  constructor(layout: Pick<SiteLayout, 'graph'>) {
+    for (const n of layout.graph.nodes) {
+      this.nodes.set(n.id, n);
+      this.arcs.set(n.id, []);
+    }
+    for (const e of layout.graph.edges) {
+      const a = this.node(e.from);
+      const b = this.node(e.to);
+      const length = Math.hypot(b.x - a.x, b.y - a.y);
+      this.arcs.get(e.from)?.push({ edge: e, to: e.to, length });
+      if (e.bidirectional !== false) this.arcs.get(e.to)?.push({ edge: e, to: e.from, length });
+    }
+  }
+
+  has(nodeId: string): boolean {
+    return this.nodes.has(nodeId);
+  }
+
+  node(id: string): GraphNode {
+    const n = this.nodes.get(id);
+    if (!n) throw new RangeError(`unknown graph node ${id}`);
+    return n;
+  }
+
+  /** The node closest to a point: where a vehicle that reports only coordinates stands. */
+  nearestNode(x: number, y: number): GraphNode {
+    let best: GraphNode | undefined;
+    let bestD = Infinity;
+    for (const n of this.nodes.values()) {
+      const d = Math.hypot(n.x - x, n.y - y);
+      if (d < bestD) {
+        bestD = d;
+        best = n;
+      }
+    }
+    if (!best) throw new RangeError('the route graph has no nodes');
+    return best;
+  }
+
+  /** Dijkstra on travel time; undefined when `to` cannot be reached. */
+  shortestPath(from: string, to: string, maxSpeed = 1.5): Route | undefined {
+    this.node(from);
+    this.node(to);
+    const time = new Map<string, number>([[from, 0]]);
+    const prev = new Map<string, { node: string; arc: Arc }>();
+    const heap = new MinHeap();
+    heap.push(0, from);
+    const done = new Set<string>();
+    while (heap.size > 0) {
+      const [t, id] = heap.pop();
+      if (done.has(id)) continue;
+      done.add(id);
+      if (id === to) break;
+      for (const arc of this.arcs.get(id) ?? []) {
+        const speed = Math.min(maxSpeed, arc.edge.maxSpeed ?? maxSpeed);
+        const nt = t + arc.length / speed;
+        if (nt < (time.get(arc.to) ?? Infinity)) {
+          time.set(arc.to, nt);
+          prev.set(arc.to, { node: id, arc });
+          heap.push(nt, arc.to);
+        }
+      }
+    }
+    if (!time.has(to)) return undefined;
+    const nodes = [to];
+    const steps: RouteStep[] = [];
+    for (let at = to; at !== from; ) {
+      const p = prev.get(at);
+      if (!p) return undefined;
+      steps.unshift({ edgeId: p.arc.edge.id, from: p.node, to: at, length: p.arc.length });
+      nodes.unshift(p.node);
+      at = p.node;
+    }
+    const length = steps.reduce((s, x) => s + x.length, 0);
+    return { nodes, steps, length, travelTime: time.get(to) ?? 0 };
+  }
+}
+
+/** Binary heap keyed by a number; the graph search's priority queue. */
+class MinHeap {
+  private readonly keys: number[] = [];
+  private readonly values: string[] = [];
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  push(key: number, value: string): void {
+    this.keys.push(key);
+    this.values.push(value);
+    let i = this.keys.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (this.keys[parent]! <= key) break;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  pop(): [number, string] {
+    const top: [number, string] = [this.keys[0]!, this.values[0]!];
+    const lastKey = this.keys.pop()!;
+    const lastValue = this.values.pop()!;
+    if (this.keys.length > 0) {
+      this.keys[0] = lastKey;
+      this.values[0] = lastValue;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < this.keys.length && this.keys[l]! < this.keys[m]!) m = l;
+        if (r < this.keys.length && this.keys[r]! < this.keys[m]!) m = r;
+        if (m === i) break;
+        this.swap(i, m);
+        i = m;
+      }
+    }
+    return top;
+  }
+
+  private swap(a: number, b: number): void {
+    [this.keys[a], this.keys[b]] = [this.keys[b]!, this.keys[a]!];
+    [this.values[a], this.values[b]] = [this.values[b]!, this.values[a]!];
+  }
+}

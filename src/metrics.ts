@@ -1,0 +1,156 @@
+/**
+ * Prometheus metrics of one core. Each core owns its own Registry (never prom-client's global
+ * one) so tests and simulation runs can host several cores in one process without the
+ * "metric already registered" clash.
+ *
+ * Label values are kept low-cardinality on purpose: `topic` is the message kind (`state`,
+ * `jobState`, ...), never the full topic path, and `route` is the route pattern, never the URL.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** Inbound MQTT messages; `family` is `vda5050` | `wcs`, `topic` the message kind. */
+  readonly mqttMessagesReceived: Counter<'family' | 'topic'>;
+  /** Inbound messages dropped; `reason` e.g. `decode`, `schema`, `unknown-device`, `stale`. */
+  readonly mqttMessagesRejected: Counter<'family' | 'topic' | 'reason'>;
+  readonly mqttMessagesPublished: Counter<'family' | 'topic'>;
+  readonly mqttConnected: Gauge;
+  readonly ordersAccepted: Counter<'channel'>;
+  readonly ordersRejected: Counter<'channel' | 'code'>;
+  readonly httpRequests: Counter<'route' | 'method' | 'status'>;
+  readonly httpRequestDuration: Histogram<'route' | 'method'>;
+  readonly outboxPending: Gauge;
+  /** Time from publishing a command to the device echoing it in its state. */
+  readonly commandAckSeconds: Histogram<'family'>;
+  readonly storeCommitSeconds: Histogram;
+  readonly storeCommitBatchSize: Histogram;
+  readonly linesByState: Gauge<'state'>;
+  readonly tasksByState: Gauge<'state'>;
+  readonly devicesByState: Gauge<'class' | 'state'>;
+  readonly devicesConnected: Gauge<'class'>;
+  readonly wsClients: Gauge;
+  /** Snapshots sent instead of deltas because a client fell behind. */
+  readonly wsResyncs: Counter;
+}
+
+export interface MetricsOptions {
+  /** Process metrics (CPU, heap, event-loop lag). Off in tests that build many cores. */
+  processMetrics?: boolean;
+}
+
+export function createMetrics(opts: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  const registers = [registry];
+  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+
+  return {
+    registry,
+    mqttMessagesReceived: new Counter({
+      name: 'pickwire_mqtt_messages_received_total',
+      help: 'Inbound MQTT messages by protocol family and message kind',
+      labelNames: ['family', 'topic'],
+      registers,
+    }),
+    mqttMessagesRejected: new Counter({
+      name: 'pickwire_mqtt_messages_rejected_total',
+      help: 'Inbound MQTT messages dropped as invalid, by family, message kind and reason',
+      labelNames: ['family', 'topic', 'reason'],
+      registers,
+    }),
+    mqttMessagesPublished: new Counter({
+      name: 'pickwire_mqtt_messages_published_total',
+      help: 'MQTT messages published by the core',
+      labelNames: ['family', 'topic'],
+      registers,
+    }),
+    mqttConnected: new Gauge({
+      name: 'pickwire_mqtt_connected',
+      help: '1 while the core is connected to its MQTT broker',
+      registers,
+    }),
+    ordersAccepted: new Counter({
+      name: 'pickwire_orders_accepted_total',
+      help: 'Orders acknowledged to their channel (durable)',
+      labelNames: ['channel'],
+      registers,
+    }),
+    ordersRejected: new Counter({
+      name: 'pickwire_orders_rejected_total',
+      help: 'Orders refused at intake, by error code',
+      labelNames: ['channel', 'code'],
+      registers,
+    }),
+    httpRequests: new Counter({
+      name: 'pickwire_http_requests_total',
+      help: 'HTTP requests by route pattern, method and status',
+      labelNames: ['route', 'method', 'status'],
+      registers,
+    }),
+    httpRequestDuration: new Histogram({
+      name: 'pickwire_http_request_duration_seconds',
+      help: 'HTTP request latency by route pattern',
+      labelNames: ['route', 'method'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    outboxPending: new Gauge({
+      name: 'pickwire_outbox_pending',
+      help: 'Device commands written to the outbox and not yet confirmed by the broker',
+      registers,
+    }),
+    commandAckSeconds: new Histogram({
+      name: 'pickwire_command_ack_seconds',
+      help: 'Time from publishing an order/job to the device echoing it in its state',
+      labelNames: ['family'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    storeCommitSeconds: new Histogram({
+      name: 'pickwire_store_commit_seconds',
+      help: 'Duration of one store transaction (group commit)',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+      registers,
+    }),
+    storeCommitBatchSize: new Histogram({
+      name: 'pickwire_store_commit_batch_size',
+      help: 'Requests committed together in one group commit',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers,
+    }),
+    linesByState: new Gauge({
+      name: 'pickwire_lines_by_state',
+      help: 'Order lines by state',
+      labelNames: ['state'],
+      registers,
+    }),
+    tasksByState: new Gauge({
+      name: 'pickwire_tasks_by_state',
+      help: 'Device tasks by state',
+      labelNames: ['state'],
+      registers,
+    }),
+    devicesByState: new Gauge({
+      name: 'pickwire_devices_by_state',
+      help: 'Devices by class and state',
+      labelNames: ['class', 'state'],
+      registers,
+    }),
+    devicesConnected: new Gauge({
+      name: 'pickwire_devices_connected',
+      help: 'Devices currently reachable, by class',
+      labelNames: ['class'],
+      registers,
+    }),
+    wsClients: new Gauge({
+      name: 'pickwire_ws_clients',
+      help: 'Open live-stream WebSocket connections',
+      registers,
+    }),
+    wsResyncs: new Counter({
+      name: 'pickwire_ws_resyncs_total',
+      help: 'Snapshots sent in place of queued deltas to clients that fell behind',
+      registers,
+    }),
+  };
+}

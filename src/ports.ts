@@ -1,0 +1,139 @@
+/**
+ * The seams between the core's logic and the world. Live runs plug in the system clock, MQTT and
+ * SQLite; discrete-event simulation plugs in a virtual clock and an in-memory transport. Logic
+ * never reaches past these interfaces.
+ */
+import type { JournalEntry, LineRecord, OrderRecord, OutboxMessage, StockPosition, TaskRecord } from './domain/records.js';
+
+/** Time source. Everything that needs "now" asks this, never `Date.now()`. */
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+  /** Runs `fn` after `ms` of this clock's time; returns a cancel function. */
+  setTimer(ms: number, fn: () => void): () => void;
+}
+
+export interface PublishOptions {
+  qos: 0 | 1;
+  retain?: boolean;
+  /** MQTT 5 message expiry: the broker drops the message if it is not delivered in time. */
+  expirySeconds?: number;
+}
+
+export type MessageHandler = (topic: string, payload: Buffer) => void;
+
+/** MQTT as the core sees it: publish, subscribe, and know when the link (re)connects. */
+export interface Transport {
+  readonly connected: boolean;
+  publish(topic: string, payload: Uint8Array | string, opts: PublishOptions): Promise<void>;
+  /** Subscriptions are remembered and renewed after every reconnect. */
+  subscribe(patterns: string[], qos: 0 | 1): Promise<void>;
+  onMessage(handler: MessageHandler): void;
+  /** Called after the first connect and after every reconnect (resubscribed by then). */
+  onConnect(handler: () => void): void;
+  close(): Promise<void>;
+}
+
+/** A change worth showing live: pushed to the WebSocket stream and to subscribers. */
+export interface LiveEvent {
+  type: string;
+  at: number;
+  data: Record<string, unknown>;
+}
+
+/** Fan-out of live events to the dashboard stream. Never blocks the control path. */
+export interface Notifier {
+  publish(event: LiveEvent): void;
+  subscribe(listener: (event: LiveEvent) => void): () => void;
+}
+
+export interface TelemetryPoint {
+  measurement: string;
+  tags: Record<string, string>;
+  fields: Record<string, number>;
+  at: number;
+}
+
+/** Device metrics and KPIs. Buffered and bounded: a slow sink drops, it never blocks. */
+export interface TelemetrySink {
+  write(point: TelemetryPoint): void;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The durable store (DESIGN §4). Synchronous by design: better-sqlite3 commits on the calling
+ * thread, and `tx` makes every call inside it one atomic, fsynced transaction — the journal,
+ * current-state tables and the outbox change together or not at all.
+ */
+export interface Store {
+  /** Runs `fn` in one immediate transaction; nested calls become savepoints. */
+  tx<T>(fn: () => T): T;
+  nextId(sequence: string): number;
+
+  appendEvent(e: Omit<JournalEntry, 'seq' | 'at'> & { at?: number }): void;
+  orderEvents(orderId: string): JournalEntry[];
+
+  getIdempotency(key: string): IdempotencyRecord | undefined;
+  putIdempotency(r: IdempotencyRecord): void;
+
+  upsertSku(sku: { sku: string; name: string; unitPrice?: number }): void;
+  skuExists(sku: string): boolean;
+  countSkus(): number;
+
+  insertStock(p: StockPosition): void;
+  stockOf(sku: string): StockPosition[];
+  stockAt(site: string, location: string, sku: string): StockPosition | undefined;
+  listStock(q: { sku?: string; site?: string; limit: number; after?: string }): StockPosition[];
+  /** Moves `quantity` between buckets; throws when a CHECK constraint (reserved <= onHand) would break. */
+  adjustStock(site: string, location: string, sku: string, delta: { onHand?: number; reserved?: number }): void;
+
+  insertOrder(o: OrderRecord): void;
+  updateOrder(id: string, patch: Pick<OrderRecord, 'status' | 'fulfilment' | 'snapshot' | 'updatedAt'>): void;
+  getOrder(id: string): OrderRecord | undefined;
+  listOrders(q: OrderQuery): OrderRecord[];
+
+  insertLine(l: LineRecord): void;
+  updateLine(id: string, patch: Pick<LineRecord, 'state' | 'site' | 'location' | 'zone' | 'snapshot' | 'updatedAt'>): void;
+  getLine(id: string): LineRecord | undefined;
+  linesOf(orderId: string): LineRecord[];
+  linesOfOrders(orderIds: string[]): LineRecord[];
+  linesInState(state: string, limit: number): LineRecord[];
+  countLinesByState(): Record<string, number>;
+
+  insertTask(t: TaskRecord): void;
+  updateTask(id: string, patch: Partial<Pick<TaskRecord, 'state' | 'deviceId' | 'progress' | 'attempts' | 'updatedAt' | 'plan'>>): void;
+  getTask(id: string): TaskRecord | undefined;
+  tasksOfLine(lineId: string): TaskRecord[];
+  tasksInStates(states: readonly string[]): TaskRecord[];
+
+  enqueue(m: Pick<OutboxMessage, 'topic' | 'payload' | 'qos' | 'retain' | 'expirySeconds' | 'correlation'>): number;
+  unsent(limit: number): OutboxMessage[];
+  /** Sent but not yet echoed by the device, sent before `sentBefore`. */
+  unconfirmed(sentBefore: number, limit: number): OutboxMessage[];
+  markSent(seq: number, at: number): void;
+  confirm(correlation: string, at: number): number;
+  outboxPending(): number;
+
+  saveDevice(d: { id: string; class: string; data: unknown; updatedAt: number }): void;
+  loadDevices(): { id: string; class: string; data: unknown; updatedAt: number }[];
+
+  close(): void;
+}
+
+export interface IdempotencyRecord {
+  key: string;
+  requestHash: string;
+  statusCode: number;
+  response: unknown;
+  createdAt: number;
+}
+
+export interface OrderQuery {
+  status?: string;
+  externalId?: string;
+  customer?: string;
+  limit: number;
+  /** Keyset cursor: orders created strictly before this (createdAt, id). */
+  before?: { createdAt: number; id: string };
+}
