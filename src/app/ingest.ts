@@ -101,8 +101,8 @@ export class Ingest {
       msg = decodeVda(kind, payload);
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
-      const detail = err.problems.slice(0, 3).map((p) => `${p.path} ${p.problem}`).join('; ');
-      this.reject('vda5050', kind, source, detail ? `${err.message}: ${detail}` : err.message);
+      // The message already summarises the first problems with their paths.
+      this.reject('vda5050', kind, source, err.message);
       return undefined;
     }
     const header = msg as { manufacturer: string; serialNumber: string };
