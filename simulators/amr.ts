@@ -204,37 +204,44 @@ export class SimulatedAmr {
     this.tick();
   }
 
-  /** Integrates the current move up to now and schedules the next tick. */
+  /** Advances the current move to now; finishes it or schedules the next tick. */
   private tick(): void {
-    const a = this.activity;
+    if (this.activity.kind !== 'turn' && this.activity.kind !== 'drive') return;
+    const done = this.integrate();
     const now = this.clock.now();
-    if (a.kind === 'turn') {
-      const f = a.duration === 0 ? 1 : Math.min(1, (now - a.startedAt) / a.duration);
-      const omega = f < 1 ? (Math.sign(angleDelta(a.from, a.to)) * 2 * Math.PI) / this.physics.turnSecondsPerRevolution : 0;
-      this.setPose({ ...this.here(), theta: normalize(a.from + angleDelta(a.from, a.to) * f) }, { vx: 0, vy: 0, omega });
-      if (f >= 1) return this.finishMove();
-    } else if (a.kind === 'drive') {
-      const t = (now - a.startedAt) / 1000;
-      const { position, velocity } = trapezoidAt(a.length, a.limits, t);
-      const p = pointAlong(a.points, position);
-      while (a.marks.length > 0 && (a.marks[0]?.at ?? Infinity) <= position + 1e-6) {
-        const mark = a.marks.shift() as { node: VdaNode; at: number };
-        this.vehicle.reachedNode(mark.node.nodeId, mark.node.sequenceId);
-        this.queueActions(mark.node);
-        // The last node of the move is published by finishMove, with driving=false.
-        if (a.marks.length > 0) this.publish();
-      }
-      this.setPose({ x: p.x, y: p.y, theta: a.direction }, { vx: velocity, vy: 0, omega: 0 }, Math.max(0, position - distanceUpTo(a.points, a.points.length - 1 - a.marks.length)));
-      if (t * 1000 >= a.duration) return this.finishMove();
-    } else {
-      return;
-    }
+    if (done) return this.finishMove();
     this.updateBattery();
     if (now - this.lastVizAt >= this.vizIntervalMs) {
       this.lastVizAt = now;
       this.fireAndForget(this.vehicle.publishVisualization());
     }
     this.cancelTimer = this.clock.setTimer(() => this.tick(), this.tickMs);
+  }
+
+  /** Brings pose and passed nodes of a turn or drive up to now; true when the move is complete. */
+  private integrate(): boolean {
+    const a = this.activity;
+    const now = this.clock.now();
+    if (a.kind === 'turn') {
+      const f = a.duration === 0 ? 1 : Math.min(1, (now - a.startedAt) / a.duration);
+      const omega = f < 1 ? (Math.sign(angleDelta(a.from, a.to)) * 2 * Math.PI) / this.physics.turnSecondsPerRevolution : 0;
+      this.setPose({ ...this.here(), theta: normalize(a.from + angleDelta(a.from, a.to) * f) }, { vx: 0, vy: 0, omega });
+      return f >= 1;
+    }
+    if (a.kind !== 'drive') return false;
+    const t = (now - a.startedAt) / 1000;
+    const { position, velocity } = trapezoidAt(a.length, a.limits, t);
+    const p = pointAlong(a.points, position);
+    while (a.marks.length > 0 && (a.marks[0]?.at ?? Infinity) <= position + 1e-6) {
+      const mark = a.marks.shift() as { node: VdaNode; at: number };
+      this.vehicle.reachedNode(mark.node.nodeId, mark.node.sequenceId);
+      this.queueActions(mark.node);
+      // The last node of the move is published by finishMove, with driving=false.
+      if (a.marks.length > 0) this.publish();
+    }
+    const sinceNode = Math.max(0, position - distanceUpTo(a.points, a.points.length - 1 - a.marks.length));
+    this.setPose({ x: p.x, y: p.y, theta: a.direction }, { vx: velocity, vy: 0, omega: 0 }, sinceNode);
+    return t * 1000 >= a.duration;
   }
 
   private finishMove(): void {
@@ -317,15 +324,13 @@ export class SimulatedAmr {
 
   private pause(): void {
     if (this.paused) return;
+    this.paused = true;
     this.freeze();
     const a = this.activity;
     if (a.kind === 'action' && a.endsAt !== Infinity) {
       this.pausedActionLeft = Math.max(0, a.endsAt - this.clock.now());
       this.vehicle.setActionStatus(a.action.actionId, 'PAUSED');
-    } else if (a.kind !== 'action') {
-      this.activity = { kind: 'idle' };
     }
-    this.paused = true;
     this.vehicle.setPaused(true);
   }
 
@@ -353,22 +358,19 @@ export class SimulatedAmr {
     this.fireAndForget(this.vehicle.finishCancel().then(() => this.next()));
   }
 
-  /** Stops motion or action timers where they are (the robot brakes to a halt in place). */
+  /**
+   * Stops motion or action timers where they are: the robot brakes to a halt in place, and a
+   * move is left idle so that `next()` re-plans from this point later.
+   */
   private freeze(): void {
     this.cancelTimer?.();
     this.cancelTimer = undefined;
     if (this.activity.kind === 'turn' || this.activity.kind === 'drive') {
-      this.tickOnce();
+      this.integrate();
       this.updateBattery();
+      this.activity = { kind: 'idle' };
       this.vehicle.setDriving(false);
     }
-  }
-
-  /** Brings the pose up to now without scheduling another tick. */
-  private tickOnce(): void {
-    this.tick();
-    this.cancelTimer?.();
-    this.cancelTimer = undefined;
   }
 
   /** Nothing left to drive: rest, request more base if a horizon is waiting, charge if on a charger. */

@@ -17,8 +17,8 @@ async function run(): Promise<void> {
   const logger = createLogger({ level: (process.env.PICKWIRE_SIM_LOG_LEVEL ?? 'info') as 'info' }).child({ component: 'simulator' });
   // Simulator components log pino-style: (fields, message).
   const simLog = {
-    info: (fields: unknown, msg?: unknown) => logger.info(fields as object, String(msg ?? '')),
-    warn: (fields: unknown, msg?: unknown) => logger.warn(fields as object, String(msg ?? '')),
+    info: (fields: unknown, msg?: unknown) => logger.info(fields as object, typeof msg === 'string' ? msg : ''),
+    warn: (fields: unknown, msg?: unknown) => logger.warn(fields as object, typeof msg === 'string' ? msg : ''),
   };
   const layout = loadSiteLayout(env('PICKWIRE_SIM_SITE'));
   const site = await startSimulatedSite({

@@ -3,9 +3,13 @@ import { createRng } from './random.js';
 
 describe('seeded random streams', () => {
   it('repeats exactly for the same seed and differs across seeds and forks', () => {
-    const a = Array.from({ length: 5 }, createRng(7).next);
-    expect(Array.from({ length: 5 }, createRng(7).next)).toEqual(a);
-    expect(Array.from({ length: 5 }, createRng(8).next)).not.toEqual(a);
+    const draw = (seed: number): number[] => {
+      const rng = createRng(seed);
+      return Array.from({ length: 5 }, () => rng.next());
+    };
+    const a = draw(7);
+    expect(draw(7)).toEqual(a);
+    expect(draw(8)).not.toEqual(a);
     expect(createRng(7).fork('x').next()).not.toBe(createRng(7).fork('y').next());
   });
 

@@ -172,12 +172,17 @@ export interface ConfigDoc {
   description: string;
 }
 
+function showDefault(value: unknown): string {
+  if (value === undefined) return '(unset)';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
 /** One row per setting; the README configuration table is generated from (and tested against) this. */
 export const CONFIG_DOCS: readonly ConfigDoc[] = LEAVES.map((l) => ({
   key: l.key,
   env: l.env,
   flag: l.schema.type === 'boolean' ? `${l.flag} / --no-${l.flag.slice(2)}` : `${l.flag} <value>`,
-  default: l.schema.default === undefined ? '(unset)' : JSON.stringify(l.schema.default),
+  default: showDefault(l.schema.default),
   description: l.schema.description ?? '',
 }));
 

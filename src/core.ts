@@ -29,7 +29,7 @@ import type { SiteLayout } from './domain/site-layout.js';
 import { createLogger, rateLimitedLog } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import type { Clock } from './ports.js';
-import { loadTokens, type Principal, type TokenTable } from './tokens.js';
+import { loadTokens, type TokenTable } from './tokens.js';
 
 export const CORE_VERSION = '0.1.0';
 
@@ -110,10 +110,10 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   });
 
   const publisher = new OutboxPublisher(store, transport, clock, logger.child({ component: 'outbox' }), metrics, { resendAfterMs: 3000, batchSize: 200 });
-  let dispatcher: Dispatcher | undefined;
-  const kickDispatch = (): void => dispatcher?.kick();
+  // The line service kicks the dispatcher, which needs the line service: tie the knot lazily.
+  const kickDispatch = (): void => dispatcher.kick();
   const lines = new LineService(ctx, kickDispatch);
-  dispatcher = new Dispatcher(ctx, registry, lines, { interfaceName: config.mqttInterface, jobExpirySeconds: 60 }, () => publisher.kick());
+  const dispatcher = new Dispatcher(ctx, registry, lines, { interfaceName: config.mqttInterface, jobExpirySeconds: 60 }, () => publisher.kick());
   const progress = new TaskProgressService(ctx, registry, lines, kickDispatch);
   const intake = new OrderIntake(ctx, lines, { maxLineQuantity: 10_000 });
 
@@ -247,7 +247,7 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
 /** The configured tokens plus in-process ones (e.g. the simulated order feed's). */
 function withExtraTokens(base: TokenTable, extra: NonNullable<CoreOverrides['extraTokens']>): TokenTable {
   if (extra.length === 0) return base;
-  const entries = extra.map((e) => ({ principal: { name: e.name, role: e.role } as Principal, token: Buffer.from(e.token) }));
+  const entries = extra.map((e) => ({ principal: { name: e.name, role: e.role }, token: Buffer.from(e.token) }));
   return {
     adminToken: base.adminToken,
     adminTokenCreated: base.adminTokenCreated,

@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       '',
-      `  Pickwire ${core.layout.site.name} is running`,
+      `  Pickwire is running: site ${core.layout.site.name}`,
       `  Dashboard:   ${publicUrl}/${token ? `#token=${token}` : '  (sign in with a token from PICKWIRE_TOKENS)'}`,
       token ? `  Admin token: ${token}${core.tokens.adminTokenCreated ? '  (new; kept in ' + config.dataDir + '/admin-token)' : ''}` : '',
       `  API:         ${publicUrl}/api/v1   OpenAPI: ${publicUrl}/docs`,

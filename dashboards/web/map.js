@@ -70,6 +70,8 @@ export function createFloorMap(canvas) {
     }
     const { px, py, scale } = t;
     const r = Math.max(2, Math.min(6, scale * 0.15));
+    // Labels only where the grid leaves room for them; otherwise they pile up into noise.
+    const roomForLabels = scale >= 28;
 
     ctx.strokeStyle = COLORS.edge;
     ctx.lineWidth = 1;
@@ -94,6 +96,7 @@ export function createFloorMap(canvas) {
       const s = r * 2.2;
       ctx.fillStyle = color;
       ctx.fillRect(px(n.x) - s, py(n.y) - s, 2 * s, 2 * s);
+      if (!roomForLabels) return;
       ctx.fillStyle = COLORS.label;
       ctx.font = '10px system-ui, sans-serif';
       ctx.fillText(label, px(n.x) + s + 2, py(n.y) - s);
@@ -116,9 +119,11 @@ export function createFloorMap(canvas) {
       ctx.moveTo(x, y);
       ctx.lineTo(x + Math.cos(theta) * size, y - Math.sin(theta) * size);
       ctx.stroke();
-      ctx.fillStyle = COLORS.label;
-      ctx.font = '10px system-ui, sans-serif';
-      ctx.fillText(robot.id, x + size + 2, y + 3);
+      if (roomForLabels) {
+        ctx.fillStyle = COLORS.label;
+        ctx.font = '10px system-ui, sans-serif';
+        ctx.fillText(robot.id, x + size + 2, y + 3);
+      }
     }
   };
 

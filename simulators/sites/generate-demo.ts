@@ -164,10 +164,7 @@ export function generateDemoLayout(seed = 1): SiteLayout {
 type LayoutNode = SiteLayout['graph']['nodes'][number];
 
 function graphNode(id: string, x: number, y: number, zone: 'amr' | 'charge' | 'pack' | undefined): LayoutNode {
-  if (zone === undefined) return { id, x, y };
-  // Cast through unknown: the schema's zone union is built from a mapped array, which TypeBox
-  // types too narrowly; the runtime schema accepts these values and the tests validate them.
-  return { id, x, y, zone } as unknown as LayoutNode;
+  return zone === undefined ? { id, x, y } : { id, x, y, zone };
 }
 
 const ADJECTIVES = ['Blue', 'Compact', 'Sturdy', 'Organic', 'Classic', 'Mini', 'Deluxe', 'Eco', 'Smart', 'Rugged', 'Soft', 'Bright'];

@@ -17,7 +17,7 @@ export const GraphNodeSchema = Type.Object({
   x: Type.Number(),
   y: Type.Number(),
   /** Which zone the node lies in; storage nodes of the AMR zone carry `amr`. */
-  zone: Type.Optional(Type.Union(ZONE_KINDS.map((z) => Type.Literal(z)))),
+  zone: Type.Optional(Type.Union([Type.Literal('amr'), Type.Literal('asrs'), Type.Literal('pack'), Type.Literal('charge')])),
 });
 
 export const GraphEdgeSchema = Type.Object({
