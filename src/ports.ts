@@ -105,7 +105,10 @@ export interface Store {
   updateTask(id: string, patch: Partial<Pick<TaskRecord, 'state' | 'deviceId' | 'progress' | 'attempts' | 'updatedAt' | 'plan'>>): void;
   getTask(id: string): TaskRecord | undefined;
   tasksOfLine(lineId: string): TaskRecord[];
-  tasksInStates(states: readonly string[]): TaskRecord[];
+  /** Oldest first; `amr` or `fixed` (AS/RS, conveyor, arm) narrows by device class. */
+  tasksInStates(states: readonly string[], opts?: { devices?: 'amr' | 'fixed'; limit?: number }): TaskRecord[];
+  /** How many tasks of `kind` in `states` name each value of a plan field (e.g. per port). */
+  countTasksByPlanField(kind: string, states: readonly string[], field: 'portId' | 'stationId'): Map<string, number>;
 
   enqueue(m: Pick<OutboxMessage, 'topic' | 'payload' | 'qos' | 'retain' | 'expirySeconds' | 'correlation'>): number;
   unsent(limit: number): OutboxMessage[];

@@ -147,6 +147,14 @@ describe('authentication and roles', () => {
     }
   });
 
+  it('cannot be bypassed by percent-encoding the prefix', async () => {
+    const h = harness();
+    for (const url of ['/%61pi/v1/widgets', '/api/%761/widgets', '/api/v1/%77idgets']) {
+      const res = await h.app.inject({ method: 'GET', url });
+      expect(res.statusCode, url).toBe(401);
+    }
+  });
+
   it('does not take a token from the query string of a plain HTTP request', async () => {
     const h = harness();
     const res = await h.app.inject({ method: 'GET', url: '/api/v1/widgets?token=viewer-token' });

@@ -32,7 +32,7 @@ import { PickwireError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { Notifier } from '../ports.js';
 import type { TokenTable } from '../tokens.js';
-import { API_PREFIX, installAuth } from './auth.js';
+import { API_PREFIX, installAuth, isApiRequest } from './auth.js';
 import { installErrorHandling, sendError } from './error-handler.js';
 import { healthRoutes, type Readiness } from './health.js';
 import { dashboardRoutes } from './static.js';
@@ -102,7 +102,7 @@ export function buildApp(opts: BuildAppOptions): PickwireApp {
   installAuth(app, { tokens: opts.tokens, devAuthDisabled: opts.config.devAuthDisabled, logger: opts.logger });
 
   app.addHook('onRequest', async (request, reply) => {
-    if (WRITE_METHODS.has(request.method) && request.url.startsWith(`${API_PREFIX}/`) && !isAcceptingWork()) {
+    if (WRITE_METHODS.has(request.method) && isApiRequest(request) && !isAcceptingWork()) {
       return sendError(reply, new PickwireError('PW_ERR_SHUTTING_DOWN', 'the core is shutting down; retry against another instance or later'));
     }
   });

@@ -34,7 +34,17 @@ export interface AuthOptions {
   logger: Logger;
 }
 
-const isApiPath = (url: string) => url === API_PREFIX || url.startsWith(`${API_PREFIX}/`) || url.startsWith(`${API_PREFIX}?`);
+const underPrefix = (path: string) => path === API_PREFIX || path.startsWith(`${API_PREFIX}/`) || path.startsWith(`${API_PREFIX}?`);
+
+/**
+ * Decided by the matched route, not only the raw URL: the router percent-decodes paths, so
+ * `/%61pi/v1/orders` reaches the `/api/v1/orders` handler while its raw URL does not start with
+ * the prefix. The raw URL still counts for unmatched requests, so API 404s need a token too.
+ */
+export function isApiRequest(request: FastifyRequest): boolean {
+  const route = request.routeOptions.url;
+  return (route !== undefined && underPrefix(route)) || underPrefix(request.url);
+}
 
 function presentedToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
@@ -65,7 +75,7 @@ export function installAuth(app: FastifyInstance, opts: AuthOptions): void {
   }
   app.decorateRequest('principal', null as unknown as Principal);
   app.addHook('onRequest', async (request, reply) => {
-    if (!isApiPath(request.url)) return;
+    if (!isApiRequest(request)) return;
     if (opts.devAuthDisabled) {
       request.principal = DEV_PRINCIPAL;
       return;

@@ -20,6 +20,8 @@ export interface DispatcherOptions {
 }
 
 const ACTIVE = ['DISPATCHED', 'RUNNING', 'PAUSED'] as const;
+/** How many waiting fixed-equipment steps one pass looks at; the rest wait for the next pass. */
+const STEP_WINDOW = 1000;
 
 export class Dispatcher {
   private scheduled = false;
@@ -54,10 +56,32 @@ export class Dispatcher {
 
   /** One pass over the waiting tasks; returns how many were dispatched. */
   runOnce(): number {
+    const dispatched = this.dispatchTrips() + this.dispatchSteps();
+    if (dispatched > 0) this.onCommandsQueued();
+    return dispatched;
+  }
+
+  /** AMR trips, oldest first, each to the nearest free vehicle. Only as many as could go now. */
+  private dispatchTrips(): number {
+    const vehicles = this.registry.freeVehicles(this.ctx.clock.now()).filter((v) => this.supportsLoadActions(v));
+    if (vehicles.length === 0) return 0;
+    let dispatched = 0;
+    for (const task of this.ctx.store.tasksInStates(['CREATED'], { devices: 'amr', limit: vehicles.length * 4 })) {
+      if (vehicles.length === 0) break;
+      if (this.dispatchTrip(task, vehicles)) dispatched++;
+    }
+    return dispatched;
+  }
+
+  /**
+   * AS/RS, conveyor and arm steps: a step goes when its line's previous step has finished and
+   * its bin is not in another line's hands. Devices queue jobs, so only reachability matters.
+   */
+  private dispatchSteps(): number {
     const { store, clock } = this.ctx;
-    const created = store.tasksInStates(['CREATED']);
+    const created = store.tasksInStates(['CREATED'], { devices: 'fixed', limit: STEP_WINDOW });
     if (created.length === 0) return 0;
-    const active = store.tasksInStates(ACTIVE);
+    const active = store.tasksInStates(ACTIVE, { devices: 'fixed' });
     const busyLines = new Set(active.map((t) => t.lineId));
     const nextStep = new Map<string, number>();
     for (const t of created) nextStep.set(t.lineId, Math.min(nextStep.get(t.lineId) ?? Infinity, t.step));
@@ -65,25 +89,19 @@ export class Dispatcher {
     const binOwner = new Map<string, string>();
     for (const t of [...active, ...created]) {
       const started = t.state !== 'CREATED' || (nextStep.get(t.lineId) ?? 0) > 0;
-      if (t.loadId && t.deviceClass !== 'amr' && started) binOwner.set(t.loadId, t.lineId);
+      if (t.loadId && started) binOwner.set(t.loadId, t.lineId);
     }
     const now = clock.now();
-    const vehicles = this.registry.freeVehicles(now).filter((v) => this.supportsLoadActions(v));
     let dispatched = 0;
     for (const task of created) {
       if (busyLines.has(task.lineId) || nextStep.get(task.lineId) !== task.step) continue;
-      if (task.loadId && task.deviceClass !== 'amr') {
-        const owner = binOwner.get(task.loadId);
-        if (owner !== undefined && owner !== task.lineId) continue;
-      }
-      const ok = task.deviceClass === 'amr' ? this.dispatchTrip(task, vehicles) : this.dispatchStep(task, now);
-      if (ok) {
-        dispatched++;
-        busyLines.add(task.lineId);
-        if (task.loadId && task.deviceClass !== 'amr') binOwner.set(task.loadId, task.lineId);
-      }
+      const owner = task.loadId ? binOwner.get(task.loadId) : undefined;
+      if (owner !== undefined && owner !== task.lineId) continue;
+      if (!this.dispatchStep(task, now)) continue;
+      dispatched++;
+      busyLines.add(task.lineId);
+      if (task.loadId) binOwner.set(task.loadId, task.lineId);
     }
-    if (dispatched > 0) this.onCommandsQueued();
     return dispatched;
   }
 

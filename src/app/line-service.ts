@@ -229,13 +229,10 @@ export class LineService {
   }
 
   private equipmentLoad(): { portLoad: Map<string, number>; stationLoad: Map<string, number> } {
-    const portLoad = new Map<string, number>();
-    const stationLoad = new Map<string, number>();
-    for (const t of this.ctx.store.tasksInStates(ACTIVE_TASK_STATES)) {
-      if (t.kind !== 'asrs.retrieve') continue;
-      if (t.plan.portId) portLoad.set(t.plan.portId, (portLoad.get(t.plan.portId) ?? 0) + 1);
-      if (t.plan.stationId) stationLoad.set(t.plan.stationId, (stationLoad.get(t.plan.stationId) ?? 0) + 1);
-    }
-    return { portLoad, stationLoad };
+    return {
+      portLoad: this.ctx.store.countTasksByPlanField('asrs.retrieve', ACTIVE_TASK_STATES, 'portId'),
+      stationLoad: this.ctx.store.countTasksByPlanField('asrs.retrieve', ACTIVE_TASK_STATES, 'stationId'),
+    };
   }
+
 }

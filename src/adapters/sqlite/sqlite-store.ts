@@ -211,8 +211,21 @@ export class SqliteStore implements Store {
     return (this.stmts.tasksOfLine.all(lineId) as rows.TaskRow[]).map(rows.toTask);
   }
 
-  tasksInStates(states: readonly string[]): TaskRecord[] {
-    return (this.stmts.tasksInStates.all(JSON.stringify(states)) as rows.TaskRow[]).map(rows.toTask);
+  tasksInStates(states: readonly string[], opts: { devices?: 'amr' | 'fixed'; limit?: number } = {}): TaskRecord[] {
+    const rowsOut = this.stmts.tasksInStates.all({
+      states: JSON.stringify(states),
+      devices: opts.devices ?? null,
+      limit: opts.limit ?? -1,
+    }) as rows.TaskRow[];
+    return rowsOut.map(rows.toTask);
+  }
+
+  countTasksByPlanField(kind: string, states: readonly string[], field: 'portId' | 'stationId'): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const r of this.stmts.countByPlanField.all({ kind, states: JSON.stringify(states), path: `$.${field}` }) as { v: string | null; n: number }[]) {
+      if (r.v !== null) out.set(r.v, r.n);
+    }
+    return out;
   }
 
   enqueue(m: Pick<OutboxMessage, 'topic' | 'payload' | 'qos' | 'retain' | 'expirySeconds' | 'correlation'>): number {
@@ -332,7 +345,13 @@ function prepare(db: Database.Database) {
     tasksOfLine: db.prepare('SELECT t.*, l.order_id FROM tasks t JOIN order_lines l ON l.id = t.line_id WHERE t.line_id = ? ORDER BY t.step'),
     tasksInStates: db.prepare(
       `SELECT t.*, l.order_id FROM tasks t JOIN order_lines l ON l.id = t.line_id
-       WHERE t.state IN (SELECT value FROM json_each(?)) ORDER BY t.created_at, t.id`,
+       WHERE t.state IN (SELECT value FROM json_each(@states))
+         AND (@devices IS NULL OR (@devices = 'amr') = (t.device_class = 'amr'))
+       ORDER BY t.created_at, t.id LIMIT @limit`,
+    ),
+    countByPlanField: db.prepare(
+      `SELECT json_extract(plan, @path) AS v, count(*) AS n FROM tasks
+       WHERE kind = @kind AND state IN (SELECT value FROM json_each(@states)) GROUP BY v`,
     ),
     enqueue: db.prepare(
       'INSERT INTO outbox(topic, payload, qos, retain, expiry_seconds, correlation, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
