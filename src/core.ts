@@ -72,7 +72,6 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   const siteId = layout.site.id;
   const tokens = withExtraTokens(loadTokens({ tokens: config.tokens, dataDir: config.dataDir }), overrides.extraTokens ?? []);
   for (const w of tokens.warnings) log.warn(w);
-  if (config.devAuthDisabled) log.warn('API AUTHENTICATION IS DISABLED (devAuthDisabled): every request acts as admin');
 
   const store = new SqliteStore({ dataDir: config.dataDir, clock });
   const seed = seedFromLayout(store, layout);

@@ -4,6 +4,7 @@ import { createLogger } from './logger.js';
 import { installShutdown, type ShutdownOptions } from './shutdown.js';
 
 function harness(stop: ShutdownOptions['stop']) {
+  const clock = { t: 0 };
   const lines: Record<string, unknown>[] = [];
   const logger = createLogger({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
   const signals = new EventEmitter();
@@ -23,8 +24,9 @@ function harness(stop: ShutdownOptions['stop']) {
     clearTimer: (t) => {
       (t as { cleared: boolean }).cleared = true;
     },
+    now: () => clock.t,
   });
-  return { lines, signals, exits, timers, handle };
+  return { lines, signals, exits, timers, handle, clock };
 }
 
 function deferred() {
@@ -53,10 +55,19 @@ describe('installShutdown', () => {
     expect(h.lines.map((l) => l.msg)).toEqual(['shutting down', 'stopped cleanly']);
   });
 
+  it('treats a relayed copy of the same signal as one keypress', () => {
+    const h = harness(() => new Promise<void>(() => undefined));
+    h.signals.emit('SIGINT');
+    h.clock.t = 200;
+    h.signals.emit('SIGINT');
+    expect(h.exits).toEqual([]);
+  });
+
   it('exits 1 at once on a second signal while stopping', async () => {
     const d = deferred();
     const h = harness(() => d.promise);
     h.signals.emit('SIGINT');
+    h.clock.t = 1500;
     h.signals.emit('SIGINT');
     expect(h.exits).toEqual([1]);
     expect(h.lines.some((l) => l.msg === 'second signal during shutdown; exiting now')).toBe(true);

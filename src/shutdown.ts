@@ -21,6 +21,8 @@ export interface ShutdownOptions {
   /** Default `setTimeout`, unref'd so the timer alone never keeps the process alive. */
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
+  /** Clock for telling a relayed duplicate signal from a deliberate second one. */
+  now?: () => number;
 }
 
 export interface ShutdownHandle {
@@ -31,6 +33,7 @@ export interface ShutdownHandle {
 }
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+const DUPLICATE_SIGNAL_MS = 1000;
 
 export function installShutdown(opts: ShutdownOptions): ShutdownHandle {
   const signals = opts.signals ?? process;
@@ -69,13 +72,19 @@ export function installShutdown(opts: ShutdownOptions): ShutdownHandle {
     return stopping;
   };
 
+  const now = opts.now ?? (() => Date.now());
+  let firstSignalAt = 0;
   const listeners = SIGNALS.map((signal) => {
     const listener = () => {
+      // One Ctrl-C reaches every process of the terminal's group, and npm and tsx relay it to
+      // us once more: a repeat within a moment is the same keypress, not an operator's second.
+      if (stopping && now() - firstSignalAt < DUPLICATE_SIGNAL_MS) return;
       if (stopping) {
         log.warn({ signal }, 'second signal during shutdown; exiting now');
         finish(1);
         return;
       }
+      firstSignalAt = now();
       void trigger(signal);
     };
     signals.on(signal, listener);

@@ -106,7 +106,8 @@ export const MIGRATIONS: readonly Migration[] = [
         updated_at INTEGER NOT NULL
       );
       CREATE INDEX tasks_line ON tasks(line_id, step);
-      CREATE INDEX tasks_state ON tasks(state);
+      CREATE INDEX tasks_state ON tasks(state, created_at);
+      CREATE INDEX tasks_kind_state ON tasks(kind, state);
       CREATE INDEX tasks_device ON tasks(device_id, state);
 
       CREATE TABLE outbox (
