@@ -84,6 +84,9 @@ describe('order intake', () => {
     expect(((await viewer.json()) as ErrorResponse).error.code).toBe('PW_ERR_FORBIDDEN');
     const read = await h.api('/api/v1/orders', { token: VIEWER_TOKEN });
     expect(read.status).toBe(200);
+    expect((await h.api('/api/v1/orders', { token: CHANNEL_TOKEN })).status).toBe(200);
+    expect((await h.api('/api/v1/devices', { token: CHANNEL_TOKEN })).status).toBe(403);
+    expect((await h.api('/api/v1/devices', { token: VIEWER_TOKEN })).status).toBe(200);
   });
 
   it('returns 404 with a code for an unknown order, and serves health without a token', async () => {

@@ -35,11 +35,15 @@ export function deviceResource(registry: DeviceRegistry, d: DeviceView, now: num
   };
 }
 
+/** Floor views are for people running the site; sales channels have no business here. */
+const FLOOR_READERS = { roles: ['viewer', 'operator'] as const };
+
 export function floorRoutes(deps: FloorRouteDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/inventory',
       {
+        config: FLOOR_READERS,
         schema: {
           summary: 'Stock positions with available-to-promise (ATP = on hand - reserved - safety stock)',
           tags: ['inventory'],
@@ -68,14 +72,14 @@ export function floorRoutes(deps: FloorRouteDeps): FastifyPluginAsyncTypebox {
       },
     );
 
-    app.get('/devices', { schema: { summary: 'Every device with its state', tags: ['floor'] } }, async () => {
+    app.get('/devices', { config: FLOOR_READERS, schema: { summary: 'Every device with its state', tags: ['floor'] } }, async () => {
       const now = deps.clock.now();
       return { items: deps.registry.list().map((d) => deviceResource(deps.registry, d, now)) };
     });
 
     app.get(
       '/devices/:id',
-      { schema: { summary: 'One device', tags: ['floor'], params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }) } },
+      { config: FLOOR_READERS, schema: { summary: 'One device', tags: ['floor'], params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }) } },
       async (request) => {
         const d = deps.registry.get(request.params.id);
         if (!d) throw new PickwireError('PW_ERR_NOT_FOUND', `no device ${request.params.id}`);
@@ -86,6 +90,7 @@ export function floorRoutes(deps: FloorRouteDeps): FastifyPluginAsyncTypebox {
     app.get(
       '/tasks',
       {
+        config: FLOOR_READERS,
         schema: {
           summary: 'Device tasks by state',
           tags: ['floor'],
@@ -97,7 +102,7 @@ export function floorRoutes(deps: FloorRouteDeps): FastifyPluginAsyncTypebox {
       async (request) => ({ items: deps.store.tasksInStates([request.query.state]) }),
     );
 
-    app.get('/sites', { schema: { summary: 'The site this core runs, with its layout', tags: ['overview'] } }, async () => ({
+    app.get('/sites', { config: FLOOR_READERS, schema: { summary: 'The site this core runs, with its layout', tags: ['overview'] } }, async () => ({
       items: [{ id: deps.layout.site.id, name: deps.layout.site.name, lat: deps.layout.site.lat, lon: deps.layout.site.lon, layout: deps.layout }],
     }));
   };

@@ -12,6 +12,8 @@ export interface OrderRouteDeps {
   store: Store;
 }
 
+/** A channel reads the orders it submits; people on the floor read them all. */
+const ORDER_READERS = { roles: ['channel', 'viewer', 'operator'] as const };
 const OrderId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
 export function orderRoutes(deps: OrderRouteDeps): FastifyPluginAsyncTypebox {
@@ -40,6 +42,7 @@ export function orderRoutes(deps: OrderRouteDeps): FastifyPluginAsyncTypebox {
     app.get(
       '/orders',
       {
+        config: ORDER_READERS,
         schema: {
           summary: 'List orders, newest first',
           tags: ['orders'],
@@ -74,7 +77,7 @@ export function orderRoutes(deps: OrderRouteDeps): FastifyPluginAsyncTypebox {
       },
     );
 
-    app.get('/orders/:id', { schema: { summary: 'One order with its lines', tags: ['orders'], params: OrderId } }, async (request) => {
+    app.get('/orders/:id', { config: ORDER_READERS, schema: { summary: 'One order with its lines', tags: ['orders'], params: OrderId } }, async (request) => {
       const order = deps.store.getOrder(request.params.id);
       if (!order) throw new PickwireError('PW_ERR_NOT_FOUND', `no order ${request.params.id}`);
       return orderView(order, deps.store.linesOf(order.id));
@@ -82,7 +85,7 @@ export function orderRoutes(deps: OrderRouteDeps): FastifyPluginAsyncTypebox {
 
     app.get(
       '/orders/:id/timeline',
-      { schema: { summary: 'Every journaled event of the order, its lines and tasks, in order', tags: ['orders'], params: OrderId } },
+      { config: ORDER_READERS, schema: { summary: 'Every journaled event of the order, its lines and tasks, in order', tags: ['orders'], params: OrderId } },
       async (request) => {
         const order = deps.store.getOrder(request.params.id);
         if (!order) throw new PickwireError('PW_ERR_NOT_FOUND', `no order ${request.params.id}`);
