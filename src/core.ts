@@ -62,6 +62,9 @@ export interface Core {
 /** Time between dispatch passes when nothing kicks them (devices freeing up, watchdogs). */
 const DISPATCH_TICK_MS = 500;
 const DEVICE_PERSIST_MS = 2000;
+const OUTBOX_PRUNE_MS = 60_000;
+/** Confirmed commands stay an hour for troubleshooting; the journal keeps them for good. */
+const OUTBOX_KEEP_MS = 3600_000;
 
 export async function createCore(config: Config, overrides: CoreOverrides = {}): Promise<Core> {
   const logger = overrides.logger ?? createLogger({ level: config.logLevel });
@@ -95,6 +98,8 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   for (const a of layout.devices.asrs) registry.declare(a.id, 'asrs');
   for (const c of layout.devices.conveyors) registry.declare(c.id, 'conveyor');
   for (const a of layout.devices.arms) registry.declare(a.id, 'arm');
+  // Devices that joined on their own in an earlier run show up (as unknown) until they speak.
+  for (const d of store.loadDevices()) if (!registry.get(d.id)) registry.restore(d.data as DeviceView);
 
   let broker: EmbeddedBroker | undefined;
   if (!config.mqttUrl) broker = await startEmbeddedBroker({ host: config.mqttHost, port: config.mqttPort, logger: logger.child({ component: 'broker' }) });
@@ -177,6 +182,7 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   };
   let stopping = false;
   every(DISPATCH_TICK_MS, kickDispatch);
+  every(OUTBOX_PRUNE_MS, () => store.pruneOutbox(clock.now() - OUTBOX_KEEP_MS));
   every(DEVICE_PERSIST_MS, () => {
     const dirty = registry.takeDirty();
     if (dirty.length > 0) store.tx(() => dirty.forEach((d) => store.saveDevice({ id: d.id, class: d.class, data: d, updatedAt: clock.now() })));

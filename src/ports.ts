@@ -117,6 +117,8 @@ export interface Store {
   markSent(seq: number, at: number): void;
   confirm(correlation: string, at: number): number;
   outboxPending(): number;
+  /** Deletes confirmed outbox rows older than `confirmedBefore`; the journal keeps the history. */
+  pruneOutbox(confirmedBefore: number): number;
 
   saveDevice(d: { id: string; class: string; data: unknown; updatedAt: number }): void;
   loadDevices(): { id: string; class: string; data: unknown; updatedAt: number }[];

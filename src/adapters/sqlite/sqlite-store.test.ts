@@ -64,6 +64,8 @@ describe('SqliteStore', () => {
     expect(store.confirm('job:1:0', 2_500)).toBe(1);
     expect(store.confirm('job:1:0', 2_600)).toBe(0);
     expect(store.outboxPending()).toBe(0);
+    expect(store.pruneOutbox(2_550)).toBe(2);
+    expect(store.unconfirmed(10_000, 10)).toEqual([]);
     store.close();
   });
 });

@@ -261,6 +261,10 @@ export class SqliteStore implements Store {
     return (this.stmts.outboxPending.get() as { n: number }).n;
   }
 
+  pruneOutbox(confirmedBefore: number): number {
+    return this.stmts.pruneOutbox.run(confirmedBefore).changes;
+  }
+
   saveDevice(d: { id: string; class: string; data: unknown; updatedAt: number }): void {
     this.stmts.saveDevice.run(d.id, d.class, JSON.stringify(d.data), d.updatedAt);
   }
@@ -367,6 +371,7 @@ function prepare(db: Database.Database) {
     ),
     confirm: db.prepare('UPDATE outbox SET confirmed_at = ? WHERE correlation = ? AND confirmed_at IS NULL'),
     outboxPending: db.prepare('SELECT count(*) AS n FROM outbox WHERE confirmed_at IS NULL'),
+    pruneOutbox: db.prepare('DELETE FROM outbox WHERE confirmed_at IS NOT NULL AND confirmed_at < ?'),
     saveDevice: db.prepare(
       'INSERT INTO devices(id, class, data, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET class = excluded.class, data = excluded.data, updated_at = excluded.updated_at',
     ),
