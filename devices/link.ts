@@ -14,6 +14,8 @@ export interface PublishOptions {
 }
 
 export interface DeviceLink {
+  /** False while the broker is unreachable; QoS 1 publishes then wait for the reconnect. */
+  readonly connected: boolean;
   publish(topic: string, payload: Uint8Array | string, opts: PublishOptions): Promise<void>;
   subscribe(topics: string[], qos: 0 | 1): Promise<void>;
   onMessage(handler: (topic: string, payload: Buffer) => void): void;
@@ -144,8 +146,12 @@ async function connectWith(opts: MqttLinkOptions, protocolVersion: 4 | 5): Promi
     onConnect(handler) {
       connectHandlers.push(handler);
     },
+    get connected() {
+      return client.connected;
+    },
     async close() {
-      await client.endAsync();
+      // With no broker, a polite disconnect would wait for queued packets forever.
+      await client.endAsync(!client.connected);
     },
   };
 }
@@ -160,4 +166,14 @@ function setNoDelay(client: MqttClient): void {
 
 function toBuffer(payload: Uint8Array | string): Buffer {
   return typeof payload === 'string' ? Buffer.from(payload, 'utf8') : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+}
+
+/** How long a closing device waits to announce OFFLINE before it just disconnects. */
+export const CLOSE_ANNOUNCE_MS = 2000;
+
+/** Waits for `work` at most `ms`; a late or failed result is ignored (used on the way out). */
+export async function withinMs(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }

@@ -24,7 +24,7 @@ import {
   type VdaTopicName,
   type VdaVelocity,
 } from '../protocols/index.js';
-import { connectMqttLink, type DeviceLink, type LastWill, type PublishOptions } from './link.js';
+import { CLOSE_ANNOUNCE_MS, connectMqttLink, withinMs, type DeviceLink, type LastWill, type PublishOptions } from './link.js';
 import { judgeOrder } from './vda-order-rules.js';
 
 export type VdaFactsheetBody = Omit<VdaFactsheet, 'headerId' | 'timestamp' | 'version' | 'manufacturer' | 'serialNumber'>;
@@ -277,7 +277,8 @@ export class VdaVehicle {
     this.closed = true;
     const link = this.link;
     if (link === undefined) return;
-    if (graceful) await this.publishConnection('OFFLINE').catch(() => undefined);
+    // OFFLINE only when it can be delivered, and not at any price: the broker may be gone.
+    if (graceful && link.connected) await withinMs(this.publishConnection('OFFLINE'), CLOSE_ANNOUNCE_MS);
     await link.close();
   }
 

@@ -22,7 +22,7 @@ import {
   type WcsTelemetry,
   type WcsTopicName,
 } from '../protocols/index.js';
-import { connectMqttLink, type DeviceLink, type LastWill, type PublishOptions } from './link.js';
+import { CLOSE_ANNOUNCE_MS, connectMqttLink, withinMs, type DeviceLink, type LastWill, type PublishOptions } from './link.js';
 
 export type WcsDeviceClass = 'asrs' | 'conveyor' | 'arm';
 
@@ -197,7 +197,8 @@ export class WcsDevice {
     this.closed = true;
     const link = this.link;
     if (link === undefined) return;
-    if (graceful) await this.publishConnection('OFFLINE').catch(() => undefined);
+    // OFFLINE only when it can be delivered, and not at any price: the broker may be gone.
+    if (graceful && link.connected) await withinMs(this.publishConnection('OFFLINE'), CLOSE_ANNOUNCE_MS);
     await link.close();
   }
 

@@ -9,6 +9,7 @@ export class LoopbackLink implements DeviceLink {
   readonly published: { topic: string; payload: Buffer; opts: PublishOptions }[] = [];
   readonly subscriptions = new Set<string>();
   private readonly handlers: ((topic: string, payload: Buffer) => void)[] = [];
+  readonly connected = true;
 
   publish(topic: string, payload: Uint8Array | string, opts: PublishOptions): Promise<void> {
     this.published.push({ topic, payload: Buffer.from(payload), opts });

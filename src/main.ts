@@ -32,11 +32,23 @@ async function main(): Promise<void> {
     logger,
     extraTokens: simToken ? [{ name: 'sim-feed', role: 'channel', token: simToken }] : [],
   });
-  const httpUrl = await core.listen();
   let simulator: ChildProcess | undefined;
+  // Installed before anything else starts, so a signal during start-up still stops cleanly.
+  installShutdown({
+    logger,
+    timeoutMs: config.shutdownTimeoutMs,
+    stop: async (reason) => {
+      if (simulator) await stopChild(simulator, 3000);
+      await core.stop(reason);
+    },
+  });
+  const httpUrl = await core.listen();
   if (config.simulate && simToken) simulator = startSimulator(core.mqttUrl, httpUrl, simToken, config);
 
-  const publicUrl = `http://localhost:${new URL(httpUrl).port}`;
+  // A wildcard bind is reachable as localhost; a specific address only as itself.
+  const wildcard = config.httpHost === '0.0.0.0' || config.httpHost === '::';
+  const publicUrl = wildcard ? `http://localhost:${new URL(httpUrl).port}` : httpUrl;
+  const feedRate = config.orderFeedRate ?? core.layout.orderFeed?.ordersPerMinute ?? 0;
   const token = core.tokens.adminToken;
   process.stdout.write(
     [
@@ -46,26 +58,20 @@ async function main(): Promise<void> {
       token ? `  Admin token: ${token}${core.tokens.adminTokenCreated ? '  (new; kept in ' + config.dataDir + '/admin-token)' : ''}` : '',
       `  API:         ${publicUrl}/api/v1   OpenAPI: ${publicUrl}/docs`,
       `  MQTT:        ${core.mqttUrl}${config.mqttUrl ? '' : '  (embedded broker)'}`,
-      config.simulate ? `  Simulation:  ${core.layout.devices.amrs.length} AMRs, ${core.layout.devices.asrs.length} AS/RS, ${core.layout.devices.conveyors.length} conveyor(s), ${core.layout.devices.arms.length} arms, order feed on` : '',
+      config.simulate
+        ? `  Simulation:  ${core.layout.devices.amrs.length} AMRs, ${core.layout.devices.asrs.length} AS/RS, ${core.layout.devices.conveyors.length} conveyor(s), ${core.layout.devices.arms.length} arms, ${feedRate > 0 ? `order feed ${feedRate}/min` : 'order feed off'}`
+        : '',
       '',
     ]
       .filter((l, i, all) => l !== '' || i === 0 || i === all.length - 1)
       .join('\n') + '\n',
   );
-
-  installShutdown({
-    logger,
-    timeoutMs: config.shutdownTimeoutMs,
-    stop: async (reason) => {
-      if (simulator) await stopChild(simulator, 3000);
-      await core.stop(reason);
-    },
-  });
 }
 
 function startSimulator(mqttUrl: string, httpUrl: string, token: string, config: ReturnType<typeof loadConfig>): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', SIMULATOR_ENTRY], {
-    stdio: ['ignore', 'inherit', 'inherit'],
+    // The IPC channel is how the simulator learns that the core died: it disconnects then.
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: {
       ...process.env,
       PICKWIRE_SIM_MQTT_URL: mqttUrl,

@@ -8,6 +8,7 @@ import type { OutboxMessage } from '../domain/records.js';
 import type { Clock, Store, Transport } from '../ports.js';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
+import { settleWithin } from '../settle-within.js';
 
 export interface OutboxPublisherOptions {
   resendAfterMs: number;
@@ -57,7 +58,8 @@ export class OutboxPublisher {
   async flush(timeoutMs: number): Promise<boolean> {
     const deadline = this.clock.now() + timeoutMs;
     while (this.clock.now() < deadline) {
-      if (this.running) await this.running;
+      // A publish can hang while the broker is gone: wait for it only as long as we may.
+      if (this.running) await settleWithin(this.running, deadline - this.clock.now());
       if (this.store.unsent(1).length === 0) return true;
       if (!this.transport.connected) return false;
       this.kick();
@@ -115,3 +117,4 @@ export class OutboxPublisher {
     await this.running;
   }
 }
+

@@ -34,9 +34,15 @@ export function scaledClock(speed: number): SimClock {
   };
 }
 
-export async function startHarness(opts: { mqttUrl?: string; simulate?: boolean; speed?: number; dataDir?: string } = {}): Promise<Harness> {
+/**
+ * `mqttPort` fixes the embedded broker's port (default 0: a free one), so a restarted core can
+ * come back where already-running devices keep reconnecting to.
+ */
+export async function startHarness(
+  opts: { mqttUrl?: string; mqttPort?: number; simulate?: boolean; speed?: number; dataDir?: string } = {},
+): Promise<Harness> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'pickwire-test-'));
-  const argv = ['--http-port', '0', '--mqtt-port', '0', '--mqtt-host', '127.0.0.1', '--http-host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn'];
+  const argv = ['--http-port', '0', '--mqtt-port', String(opts.mqttPort ?? 0), '--mqtt-host', '127.0.0.1', '--http-host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn'];
   if (opts.mqttUrl) argv.push('--mqtt-url', opts.mqttUrl);
   const config = loadConfig({
     argv,

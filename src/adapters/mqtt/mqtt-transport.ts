@@ -2,6 +2,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { MessageHandler, PublishOptions, Transport } from '../../ports.js';
+import { settleWithin } from '../../settle-within.js';
 
 export interface MqttTransportOptions {
   url: string;
@@ -56,7 +57,8 @@ export class MqttTransport implements Transport {
     this.client.on('reconnect', () => opts.logger.info('MQTT reconnecting'));
     this.client.on('offline', () => opts.logger.warn('MQTT offline'));
     this.client.on('error', (err) => {
-      if (!refusedVersion(err)) opts.logger.warn({ err: err.message }, 'MQTT error');
+      // Errors while closing (e.g. "write after end" from in-flight traffic) are expected noise.
+      if (!refusedVersion(err) && !this.closed) opts.logger.warn({ err: err.message }, 'MQTT error');
     });
   }
 
@@ -125,8 +127,9 @@ export class MqttTransport implements Transport {
   async close(opts: { beforeDisconnect?: () => Promise<void> } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (opts.beforeDisconnect && this.client.connected) await opts.beforeDisconnect().catch(() => undefined);
-    await this.client.endAsync();
+    if (opts.beforeDisconnect && this.client.connected) await settleWithin(opts.beforeDisconnect(), CLOSE_ANNOUNCE_MS);
+    // With no broker, a polite disconnect would wait for queued packets forever.
+    await this.client.endAsync(!this.client.connected);
   }
 
   private async renewSubscriptions(): Promise<void> {
@@ -135,6 +138,9 @@ export class MqttTransport implements Transport {
     for (const [qos, patterns] of byQos) await this.client.subscribeAsync(patterns, { qos });
   }
 }
+
+/** How long a closing core waits to announce itself offline before it just disconnects. */
+const CLOSE_ANNOUNCE_MS = 2000;
 
 function refusedVersion(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
