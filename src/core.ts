@@ -158,7 +158,14 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
     transport.publish(coreStateTopic(siteId), presence(true), { qos: 1, retain: true }).catch((err: unknown) => log.warn({ err }, 'presence publish failed'));
     for (const v of registry.list()) if (v.class === 'amr' && v.stateSeenAt === undefined) requestState(v);
   });
-  await transport.subscribe([vdaSubscription(config.mqttInterface, '+'), wcsSubscription(siteId, '+')], 1);
+  // Only what devices send: a wildcard would also hand the core back its own commands.
+  await transport.subscribe(
+    [
+      ...(['state', 'visualization', 'connection', 'factsheet'] as const).map((t) => vdaSubscription(config.mqttInterface, t)),
+      ...(['jobState', 'telemetry', 'connection', 'factsheet'] as const).map((t) => wcsSubscription(siteId, t)),
+    ],
+    1,
+  );
   await transport.publish(coreStateTopic(siteId), presence(true), { qos: 1, retain: true });
   metrics.mqttConnected.set(1);
   for (const v of registry.list()) if (v.class === 'amr') requestState(v);
