@@ -177,3 +177,21 @@ export async function withinMs(work: Promise<unknown>, ms: number): Promise<void
   await Promise.race([work.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
   clearTimeout(timer);
 }
+
+/** What a device needs to get a link: one passed in (tests, simulation) or a broker to dial. */
+export interface LinkSource {
+  link?: DeviceLink;
+  url?: string;
+  username?: string;
+  password?: string;
+}
+
+/** The given link, or a new MQTT connection with this client id and last will. */
+export async function linkFrom(source: LinkSource, clientId: string, will: LastWill): Promise<DeviceLink> {
+  if (source.link !== undefined) return source.link;
+  if (source.url === undefined) throw new TypeError(`device ${clientId} needs a link or a broker url`);
+  const opts: MqttLinkOptions = { url: source.url, clientId, will };
+  if (source.username !== undefined) opts.username = source.username;
+  if (source.password !== undefined) opts.password = source.password;
+  return connectMqttLink(opts);
+}

@@ -24,7 +24,7 @@ import {
   type VdaTopicName,
   type VdaVelocity,
 } from '../protocols/index.js';
-import { CLOSE_ANNOUNCE_MS, connectMqttLink, withinMs, type DeviceLink, type LastWill, type PublishOptions } from './link.js';
+import { CLOSE_ANNOUNCE_MS, linkFrom, withinMs, type DeviceLink, type LastWill, type PublishOptions } from './link.js';
 import { judgeOrder } from './vda-order-rules.js';
 
 export type VdaFactsheetBody = Omit<VdaFactsheet, 'headerId' | 'timestamp' | 'version' | 'manufacturer' | 'serialNumber'>;
@@ -127,14 +127,7 @@ export class VdaVehicle {
 
   static async connect(opts: VdaVehicleOptions): Promise<VdaVehicle> {
     const vehicle = new VdaVehicle(opts);
-    let link = opts.link;
-    if (link === undefined) {
-      if (opts.url === undefined) throw new TypeError('VdaVehicle.connect needs a link or a url');
-      const linkOpts: Parameters<typeof connectMqttLink>[0] = { url: opts.url, clientId: `${opts.interfaceName}-${opts.manufacturer}-${opts.serialNumber}`, will: VdaVehicle.lastWill(opts) };
-      if (opts.username !== undefined) linkOpts.username = opts.username;
-      if (opts.password !== undefined) linkOpts.password = opts.password;
-      link = await connectMqttLink(linkOpts);
-    }
+    const link = await linkFrom(opts, `${opts.interfaceName}-${opts.manufacturer}-${opts.serialNumber}`, VdaVehicle.lastWill(opts));
     await vehicle.attach(link);
     return vehicle;
   }

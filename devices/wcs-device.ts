@@ -22,7 +22,7 @@ import {
   type WcsTelemetry,
   type WcsTopicName,
 } from '../protocols/index.js';
-import { CLOSE_ANNOUNCE_MS, connectMqttLink, withinMs, type DeviceLink, type LastWill, type PublishOptions } from './link.js';
+import { CLOSE_ANNOUNCE_MS, linkFrom, withinMs, type DeviceLink, type LastWill, type PublishOptions } from './link.js';
 
 export type WcsDeviceClass = 'asrs' | 'conveyor' | 'arm';
 
@@ -101,14 +101,7 @@ export class WcsDevice {
 
   static async connect(opts: WcsDeviceOptions): Promise<WcsDevice> {
     const device = new WcsDevice(opts);
-    let link = opts.link;
-    if (link === undefined) {
-      if (opts.url === undefined) throw new TypeError('WcsDevice.connect needs a link or a url');
-      const linkOpts: Parameters<typeof connectMqttLink>[0] = { url: opts.url, clientId: `${opts.site}-${opts.deviceClass}-${opts.deviceId}`, will: WcsDevice.lastWill(opts) };
-      if (opts.username !== undefined) linkOpts.username = opts.username;
-      if (opts.password !== undefined) linkOpts.password = opts.password;
-      link = await connectMqttLink(linkOpts);
-    }
+    const link = await linkFrom(opts, `${opts.site}-${opts.deviceClass}-${opts.deviceId}`, WcsDevice.lastWill(opts));
     await device.attach(link);
     return device;
   }
