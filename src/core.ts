@@ -23,12 +23,15 @@ import { LineService } from './app/line-service.js';
 import { OutboxPublisher } from './app/outbox-publisher.js';
 import { seedFromLayout } from './app/site-seed.js';
 import { TaskProgressService } from './app/task-progress.js';
+import { TelemetryRecorder } from './app/telemetry-recorder.js';
+import { InfluxSink } from './adapters/telemetry/influx-sink.js';
+import { MemorySink } from './adapters/telemetry/memory-sink.js';
 import type { Config } from './config.js';
 import { RouteGraph } from './domain/route-graph.js';
 import type { SiteLayout } from './domain/site-layout.js';
 import { createLogger, rateLimitedLog } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import type { Clock } from './ports.js';
+import type { Clock, TelemetrySink } from './ports.js';
 import { loadTokens, type TokenTable } from './tokens.js';
 
 export const CORE_VERSION = '0.1.0';
@@ -63,6 +66,7 @@ export interface Core {
 const DISPATCH_TICK_MS = 500;
 const DEVICE_PERSIST_MS = 2000;
 const OUTBOX_PRUNE_MS = 60_000;
+const TELEMETRY_TICK_MS = 1000;
 /** Confirmed commands stay an hour for troubleshooting; the journal keeps them for good. */
 const OUTBOX_KEEP_MS = 3600_000;
 
@@ -81,7 +85,13 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   log.info({ store: store.path, schemaVersion: store.schemaVersion, ...seed }, 'store open');
 
   const notifier = createLocalNotifier((err) => log.warn({ err }, 'live listener failed'));
+  // Device metrics and KPIs: InfluxDB when configured, else an in-memory ring (DESIGN §6).
+  const telemetrySink: TelemetrySink = config.influx
+    ? new InfluxSink({ ...config.influx, logger, now: () => clock.now() })
+    : new MemorySink();
+  const telemetry = new TelemetryRecorder({ sink: telemetrySink, site: siteId, now: () => clock.now() });
   const ctx: AppContext = {
+    telemetry,
     store,
     clock,
     layout,
@@ -146,6 +156,7 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
       onVehicleNeedsState: requestState,
       onDeviceChanged: (view) => {
         if (view.task === undefined) kickDispatch();
+        telemetry.recordDevice(view, registry.status(view, clock.now()));
         notifier.publish({ type: 'device.updated', at: clock.now(), data: deviceResource(registry, view, clock.now()) });
       },
     },
@@ -189,6 +200,11 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   };
   let stopping = false;
   every(DISPATCH_TICK_MS, kickDispatch);
+  every(TELEMETRY_TICK_MS, () => {
+    const now = clock.now();
+    for (const v of registry.list()) telemetry.recordDevice(v, registry.status(v, now));
+    telemetry.tick();
+  });
   every(OUTBOX_PRUNE_MS, () => store.pruneOutbox(clock.now() - OUTBOX_KEEP_MS));
   every(DEVICE_PERSIST_MS, () => {
     const dirty = registry.takeDirty();
@@ -247,6 +263,8 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
       // A graceful stop says so; the last will only covers a crash.
       await transport.close({ beforeDisconnect: () => transport.publish(coreStateTopic(siteId), presence(false), { qos: 1, retain: true }) });
       await broker?.close();
+      telemetry.flushCounters();
+      await telemetrySink.close();
       const dirty = registry.takeDirty();
       store.tx(() => dirty.forEach((d) => store.saveDevice({ id: d.id, class: d.class, data: d, updatedAt: clock.now() })));
       store.close();

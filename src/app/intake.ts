@@ -190,6 +190,7 @@ export class OrderIntake {
     if (p.key) store.putIdempotency({ key: p.key, requestHash: p.hash, statusCode: 201, response: body, createdAt: now });
     after(() => {
       this.ctx.metrics.ordersAccepted.inc({ channel: order.channel });
+      this.ctx.telemetry.recordOrderAccepted(order.channel);
       this.ctx.notifier.publish({ type: 'order.created', at: now, data: { id, status: stored.status, fulfilment: stored.fulfilment, lines: body.lines } });
     });
     return { statusCode: 201, body, replayed: false };

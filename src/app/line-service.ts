@@ -156,13 +156,14 @@ export class LineService {
       actor: undefined,
       data: { lineId: line.id, sku: line.sku, quantity, location: line.location, ...source },
     });
-    after(() =>
+    after(() => {
+      this.ctx.telemetry.recordLinePicked(line.zone, quantity);
       this.ctx.notifier.publish({
         type: 'stock.updated',
         at: this.ctx.clock.now(),
         data: { sku: line.sku, site: line.site, location: line.location },
-      }),
-    );
+      });
+    });
     return this.apply(line, { type: 'line.pick', quantity }, after, { data: source });
   }
 

@@ -39,14 +39,14 @@ export function scaledClock(speed: number): SimClock {
  * come back where already-running devices keep reconnecting to.
  */
 export async function startHarness(
-  opts: { mqttUrl?: string; mqttPort?: number; simulate?: boolean; speed?: number; dataDir?: string } = {},
+  opts: { mqttUrl?: string; mqttPort?: number; simulate?: boolean; speed?: number; dataDir?: string; env?: Record<string, string> } = {},
 ): Promise<Harness> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'pickwire-test-'));
   const argv = ['--http-port', '0', '--mqtt-port', String(opts.mqttPort ?? 0), '--mqtt-host', '127.0.0.1', '--http-host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn'];
   if (opts.mqttUrl) argv.push('--mqtt-url', opts.mqttUrl);
   const config = loadConfig({
     argv,
-    env: { PICKWIRE_TOKENS: `admin:admin:${ADMIN_TOKEN},shop:channel:${CHANNEL_TOKEN},watcher:viewer:${VIEWER_TOKEN}` },
+    env: { PICKWIRE_TOKENS: `admin:admin:${ADMIN_TOKEN},shop:channel:${CHANNEL_TOKEN},watcher:viewer:${VIEWER_TOKEN}`, ...opts.env },
   });
   const core = await createCore(config, { logger: createLogger({ level: 'warn' }) });
   const baseUrl = await core.listen();
