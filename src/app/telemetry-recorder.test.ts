@@ -1,30 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { MemorySink } from '../adapters/telemetry/memory-sink.js';
-import type { DeviceView } from './device-registry.js';
+import { DeviceRegistry, type DeviceView } from './device-registry.js';
 import { TelemetryRecorder } from './telemetry-recorder.js';
 
+/** A device as the registry would hold it after hearing from it. */
 function view(over: Partial<DeviceView> = {}): DeviceView {
+  const base = new DeviceRegistry({ watchdogMs: 15_000 }).declare('amr-1', 'amr', { manufacturer: 'acme', serialNumber: 'amr-1' });
   return {
-    id: 'amr-1',
-    class: 'amr',
-    manufacturer: 'acme',
-    serialNumber: 'amr-1',
+    ...base,
     connection: 'ONLINE',
     lastSeenAt: 0,
     stateSeenAt: 0,
     battery: 80,
-    charging: false,
     position: { x: 0, y: 0, theta: 0, mapId: 'floor' },
     lastNodeId: 'n1',
-    driving: false,
-    paused: false,
-    orderId: undefined,
-    orderActive: false,
-    deviceState: undefined,
-    task: undefined,
-    errors: [],
-    supportedActions: [],
-    outOfService: false,
     ...over,
   };
 }
