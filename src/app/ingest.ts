@@ -48,7 +48,6 @@ export class Ingest {
         this.handleWcs(wcs.deviceId, wcs.deviceClass, wcs.topic, payload);
         return;
       }
-      if (topic.startsWith('wcs/v1/') && topic.endsWith('/core/state')) return;
       this.reject('unknown', 'topic', topic, 'unrecognised topic', topic);
     } catch (err) {
       // Anything that escapes the decoders is still a bad message, never a crash.
