@@ -2,7 +2,9 @@
  * Executes the actions of wcs/v1 jobs for a simulated device: takes each accepted job's
  * actions in arrival order, reports WAITING -> INITIALIZING -> RUNNING -> FINISHED | FAILED
  * through the WcsDevice, and supports the `startPause`/`stopPause` instant actions (a running
- * action freezes and later continues with the time it had left).
+ * action freezes and later continues with the time it had left) and `cancelJob` {jobId} (the
+ * job's queued actions are dropped, a running one stops where it is; each is reported FAILED
+ * with resultDescription `canceled`).
  *
  * A serial runner models one machine (an AS/RS shuttle, an arm); a parallel one a belt that
  * carries many loads at once.
@@ -34,13 +36,20 @@ interface Running {
   cancel?: () => void;
 }
 
+/** Result text of an action stopped by `cancelJob`. */
+export const CANCELED_RESULT = 'canceled';
+/** Cancels of jobs not seen yet are remembered (bounded) so a late-arriving job does not run. */
+const EARLY_CANCELS_KEPT = 100;
+
 export class WcsActionRunner {
   private readonly queue: { jobId: string; action: WcsAction }[] = [];
   private readonly running = new Set<Running>();
+  private readonly earlyCancels = new Set<string>();
   private paused = false;
   private stopped = false;
   completed = 0;
   failed = 0;
+  canceled = 0;
 
   constructor(
     private readonly device: WcsDevice,
@@ -49,6 +58,10 @@ export class WcsActionRunner {
     private readonly planner: Planner,
   ) {
     device.onJob((job) => {
+      if (this.earlyCancels.delete(job.jobId)) {
+        for (const action of job.actions) this.cancelAction(job.jobId, action.actionId);
+        return;
+      }
       const queued = new Set(this.queue.map((q) => `${q.jobId}\n${q.action.actionId}`));
       for (const r of this.running) queued.add(`${r.jobId}\n${r.action.actionId}`);
       const state = device.jobState(job.jobId);
@@ -62,6 +75,10 @@ export class WcsActionRunner {
       for (const a of msg.actions) {
         if (a.actionType === 'startPause') this.pause();
         else if (a.actionType === 'stopPause') this.resume();
+        else if (a.actionType === 'cancelJob') {
+          const jobId = a.actionParameters.find((p) => p.key === 'jobId')?.value;
+          if (jobId !== undefined) this.cancelJob(jobId);
+        }
       }
     });
   }
@@ -88,6 +105,35 @@ export class WcsActionRunner {
     this.stopped = true;
     for (const r of this.running) r.cancel?.();
     this.running.clear();
+  }
+
+  /**
+   * Drops the job's queued actions and stops its running ones where they are (no `onDone`: the
+   * action's effect did not happen). Each is reported FAILED `canceled`. Finished actions stay
+   * finished; a job this device has not seen yet is failed as soon as it arrives.
+   */
+  cancelJob(jobId: string): void {
+    const state = this.device.jobState(jobId);
+    if (state === undefined) {
+      this.earlyCancels.add(jobId);
+      if (this.earlyCancels.size > EARLY_CANCELS_KEPT) this.earlyCancels.delete(this.earlyCancels.values().next().value as string);
+      return;
+    }
+    for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i]?.jobId === jobId) this.queue.splice(i, 1);
+    for (const r of [...this.running]) {
+      if (r.jobId !== jobId) continue;
+      r.cancel?.();
+      this.running.delete(r);
+    }
+    for (const a of state.actionStates) {
+      if (a.actionStatus !== 'FINISHED' && a.actionStatus !== 'FAILED') this.cancelAction(jobId, a.actionId);
+    }
+    this.pump();
+  }
+
+  private cancelAction(jobId: string, actionId: string): void {
+    this.canceled++;
+    this.report(jobId, actionId, 'FAILED', CANCELED_RESULT);
   }
 
   private pump(): void {
@@ -164,6 +210,7 @@ export function param(action: WcsAction, key: string): string | undefined {
 export const PAUSE_ACTIONS = [
   { actionType: 'startPause', parameterKeys: [], description: 'instant: freeze running actions' },
   { actionType: 'stopPause', parameterKeys: [], description: 'instant: continue' },
+  { actionType: 'cancelJob', parameterKeys: ['jobId'], description: 'instant: drop or stop the actions of a job (reported FAILED canceled)' },
 ];
 
 /** Publishes telemetry every `periodMs` until the returned function is called. */

@@ -119,6 +119,16 @@ describe('loadConfig', () => {
     expect(err2.message).not.toContain('42');
   });
 
+  it('takes the Shopify webhook secret from env or flag and never echoes it', () => {
+    expect(load([], { PICKWIRE_SHOPIFY_WEBHOOK_SECRET: 'shh' }).shopifyWebhookSecret).toBe('shh');
+    expect(load(['--shopify-webhook-secret', 'flag-shh']).shopifyWebhookSecret).toBe('flag-shh');
+    expect(load().shopifyWebhookSecret).toBeUndefined();
+    const file = writeFile('shopify-secret.json', { shopifyWebhookSecret: 12345 });
+    const err = configError(() => load(['--config', file]));
+    expect(err.message).toContain('shopifyWebhookSecret=<redacted>');
+    expect(err.message).not.toContain('12345');
+  });
+
   it('rejects unknown flags, stray arguments, missing values and unknown file keys', () => {
     expect(configError(() => load(['--http-prot', '1'])).message).toMatch(/^unknown command-line flag --http-prot/);
     expect(configError(() => load(['serve'])).message).toMatch(/unexpected command-line argument "serve"/);

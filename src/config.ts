@@ -59,6 +59,12 @@ export const ConfigSchema = Type.Object(
           'API tokens as `name:role:token,...` (roles channel, operator, viewer, admin). Unset: an admin token is created in `<dataDir>/admin-token`.',
       }),
     ),
+    shopifyWebhookSecret: Type.Optional(
+      NonEmpty({
+        description:
+          'Secret that signs Shopify webhooks (X-Shopify-Hmac-Sha256). Unset: POST /api/v1/webhooks/shopify/orders-create answers 503 and Shopify keeps retrying.',
+      }),
+    ),
     influx: Type.Optional(
       Type.Object(
         {
@@ -133,7 +139,7 @@ interface Leaf {
   check: (value: unknown) => boolean;
 }
 
-const SECRET_KEYS = new Set(['tokens', 'influx.token']);
+const SECRET_KEYS = new Set(['tokens', 'influx.token', 'shopifyWebhookSecret']);
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const screaming = (s: string) => kebab(s).replace(/-/g, '_').toUpperCase();

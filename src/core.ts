@@ -12,13 +12,18 @@ import { loadSiteLayout } from './adapters/site-loader.js';
 import { systemClock } from './adapters/system-clock.js';
 import { buildApp, type PickwireApp } from './api/app.js';
 import { deviceResource, floorRoutes } from './api/routes/floor.js';
+import { inventoryRoutes } from './api/routes/inventory.js';
 import { orderRoutes } from './api/routes/orders.js';
+import { cancellationRoutes } from './api/routes/cancellation.js';
+import { CancellationService } from './app/cancellation.js';
+import { shopifyRoutes } from './api/routes/shopify.js';
 import { createLocalNotifier } from './api/stream.js';
 import type { AppContext } from './app/context.js';
 import { DeviceRegistry, type DeviceView } from './app/device-registry.js';
 import { Dispatcher } from './app/dispatcher.js';
 import { Ingest } from './app/ingest.js';
 import { OrderIntake } from './app/intake.js';
+import { InventoryService } from './app/inventory-service.js';
 import { LineService } from './app/line-service.js';
 import { OutboxPublisher } from './app/outbox-publisher.js';
 import { seedFromLayout } from './app/site-seed.js';
@@ -130,6 +135,8 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   const dispatcher = new Dispatcher(ctx, registry, lines, { interfaceName: config.mqttInterface, jobExpirySeconds: 60 }, () => publisher.kick());
   const progress = new TaskProgressService(ctx, registry, lines, kickDispatch);
   const intake = new OrderIntake(ctx, lines, { maxLineQuantity: 10_000 });
+  const cancellation = new CancellationService(ctx, registry, lines, { interfaceName: config.mqttInterface }, { onCommandsQueued: () => publisher.kick(), onTasksFreed: kickDispatch });
+  const inventory = new InventoryService(ctx, lines);
 
   const stateRequested = new Map<string, number>();
   const requestState = (view: DeviceView): void => {
@@ -229,7 +236,7 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
       devices: registry.list().map((d) => deviceResource(registry, d, clock.now())),
       linesByState: store.countLinesByState(),
     }),
-    routes: [orderRoutes({ intake, store }), floorRoutes({ store, registry, layout, clock })],
+    routes: [orderRoutes({ intake, store }), floorRoutes({ store, registry, layout, clock }), inventoryRoutes({ inventory }), shopifyRoutes({ intake, secret: config.shopifyWebhookSecret }), cancellationRoutes({ cancellation })],
     isAcceptingWork: () => !stopping,
     now: () => clock.now(),
   });

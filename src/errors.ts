@@ -33,6 +33,7 @@ export const ERROR_CATALOG = {
   PW_ERR_RATE_LIMITED: { status: 429, retryable: true, summary: 'too many requests' },
   PW_ERR_SHUTTING_DOWN: { status: 503, retryable: true, summary: 'the core is shutting down and takes no new work' },
   PW_ERR_NOT_READY: { status: 503, retryable: true, summary: 'the core is not ready yet' },
+  PW_ERR_CHANNEL_NOT_CONFIGURED: { status: 503, retryable: true, summary: 'the sales channel is not configured on this core; the sender should retry later' },
   PW_ERR_STORE_UNAVAILABLE: { status: 503, retryable: true, summary: 'the durable store refused the write; nothing was changed' },
   PW_ERR_CONFIG_INVALID: { status: 500, retryable: false, summary: 'the configuration is invalid' },
   PW_ERR_SITE_INVALID: { status: 500, retryable: false, summary: 'the site layout is invalid' },

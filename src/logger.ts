@@ -2,9 +2,10 @@
  * The one root pino logger. Components take `logger.child({ component })` and bind the ids they
  * work on (orderId, lineId, deviceId) so one grep follows an order across the core.
  *
- * Secrets never reach the log: bearer headers, API tokens, passwords and the InfluxDB token are
- * redacted by path, and the WebSocket `?token=` query parameter is cut out of logged URLs
- * (browsers cannot send headers on a WebSocket, so the token rides in the URL there).
+ * Secrets never reach the log: bearer headers, API tokens, passwords, the InfluxDB token and the
+ * Shopify webhook secret are redacted by path, and the WebSocket `?token=` query parameter is cut
+ * out of logged URLs (browsers cannot send headers on a WebSocket, so the token rides in the URL
+ * there).
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from './config.js';
@@ -28,6 +29,10 @@ export const REDACT_PATHS = [
   'influx.token',
   'config.influx.token',
   'config.tokens',
+  'shopifyWebhookSecret',
+  '*.shopifyWebhookSecret',
+  'secret',
+  '*.secret',
 ];
 
 const TOKEN_PARAM = /([?&](?:token|access_token)=)[^&#]*/gi;

@@ -73,6 +73,8 @@ export interface Store {
 
   appendEvent(e: Omit<JournalEntry, 'seq' | 'at'> & { at?: number }): void;
   orderEvents(orderId: string): JournalEntry[];
+  /** The journal of one aggregate (e.g. a stock position `site/location/sku`), oldest first. */
+  aggregateEvents(aggregateType: JournalEntry['aggregateType'], aggregateId: string): JournalEntry[];
 
   getIdempotency(key: string): IdempotencyRecord | undefined;
   putIdempotency(r: IdempotencyRecord): void;
@@ -100,6 +102,8 @@ export interface Store {
   linesOfOrders(orderIds: string[]): LineRecord[];
   linesInState(state: string, limit: number): LineRecord[];
   countLinesByState(): Record<string, number>;
+  /** BACKORDERED lines of one SKU, earliest promise date first, then oldest order, then line number. */
+  backorderedLines(sku: string): LineRecord[];
 
   insertTask(t: TaskRecord): void;
   updateTask(id: string, patch: Partial<Pick<TaskRecord, 'state' | 'deviceId' | 'progress' | 'attempts' | 'updatedAt' | 'plan'>>): void;
@@ -107,8 +111,11 @@ export interface Store {
   tasksOfLine(lineId: string): TaskRecord[];
   /** Oldest first; `amr` or `fixed` (AS/RS, conveyor, arm) narrows by device class. */
   tasksInStates(states: readonly string[], opts?: { devices?: 'amr' | 'fixed'; limit?: number }): TaskRecord[];
-  /** How many tasks of `kind` in `states` name each value of a plan field (e.g. per port). */
-  countTasksByPlanField(kind: string, states: readonly string[], field: 'portId' | 'stationId'): Map<string, number>;
+  /**
+   * Fixed-equipment steps that may go now as far as their line is concerned: CREATED, and no
+   * earlier step of the line still open. Only for the given devices; oldest first.
+   */
+  readySteps(deviceIds: readonly string[], limit: number): TaskRecord[];
 
   enqueue(m: Pick<OutboxMessage, 'topic' | 'payload' | 'qos' | 'retain' | 'expirySeconds' | 'correlation'>): number;
   unsent(limit: number): OutboxMessage[];

@@ -5,6 +5,11 @@
  * is open to every authenticated role and any other method is admin-only, so forgetting to
  * declare roles on a new write route fails closed. The hooks sit on the root instance (not in
  * an encapsulated plugin) so they cover every route plugin registered under the prefix.
+ *
+ * A route that proves its caller some other way (a webhook signed with a shared secret) declares
+ * `config: { auth: 'self' }`: the bearer check skips it, and the route must authenticate every
+ * request itself before doing anything (typically in a `preValidation` hook, which may set
+ * `request.principal`). Nothing else opts out, so every other route stays fail-closed.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -16,9 +21,14 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Roles allowed on this route (admin always is; operator also where viewer is). */
     roles?: readonly Role[];
+    /** `'self'`: no bearer token; the route authenticates each request itself (e.g. an HMAC-signed webhook). */
+    auth?: 'self';
   }
   interface FastifyRequest {
-    /** Who is calling. Always set on routes under `/api/v1`; `null` elsewhere. */
+    /**
+     * Who is calling. Set on bearer-authenticated routes under `/api/v1`; `null` elsewhere, and on
+     * an `auth: 'self'` route until that route has authenticated the request.
+     */
     principal: Principal;
   }
 }
@@ -76,6 +86,8 @@ export function installAuth(app: FastifyInstance, opts: AuthOptions): void {
   app.decorateRequest('principal', null as unknown as Principal);
   app.addHook('onRequest', async (request, reply) => {
     if (!isApiRequest(request)) return;
+    // Only a matched route can opt out; an unknown path never can.
+    if (!request.is404 && request.routeOptions.config.auth === 'self') return;
     if (opts.devAuthDisabled) {
       request.principal = DEV_PRINCIPAL;
       return;

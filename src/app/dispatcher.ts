@@ -22,9 +22,11 @@ export interface DispatcherOptions {
 const ACTIVE = ['DISPATCHED', 'RUNNING', 'PAUSED'] as const;
 /** How many waiting fixed-equipment steps one pass looks at; the rest wait for the next pass. */
 const STEP_WINDOW = 1000;
+const MIN_PASS_GAP_MS = 5;
 
 export class Dispatcher {
   private scheduled = false;
+  private lastPassAt = 0;
   private stopped = false;
 
   constructor(
@@ -39,15 +41,20 @@ export class Dispatcher {
   kick(): void {
     if (this.scheduled || this.stopped) return;
     this.scheduled = true;
-    setImmediate(() => {
+    // Under a burst of intake every group commit kicks; a pass every few ms serves them all.
+    const wait = this.lastPassAt + MIN_PASS_GAP_MS - this.ctx.clock.now();
+    const run = (): void => {
       this.scheduled = false;
       if (this.stopped) return;
+      this.lastPassAt = this.ctx.clock.now();
       try {
         this.runOnce();
       } catch (err) {
         this.ctx.logger.error({ err }, 'dispatch pass failed');
       }
-    });
+    };
+    if (wait > 0) this.ctx.clock.setTimer(wait, run);
+    else setImmediate(run);
   }
 
   stop(): void {
@@ -79,27 +86,27 @@ export class Dispatcher {
    */
   private dispatchSteps(): number {
     const { store, clock } = this.ctx;
-    const created = store.tasksInStates(['CREATED'], { devices: 'fixed', limit: STEP_WINDOW });
-    if (created.length === 0) return 0;
-    const active = store.tasksInStates(ACTIVE, { devices: 'fixed' });
-    const busyLines = new Set(active.map((t) => t.lineId));
-    const nextStep = new Map<string, number>();
-    for (const t of created) nextStep.set(t.lineId, Math.min(nextStep.get(t.lineId) ?? Infinity, t.step));
-    // A bin belongs to the line that retrieved it until that line stored it back.
-    const binOwner = new Map<string, string>();
-    for (const t of [...active, ...created]) {
-      const started = t.state !== 'CREATED' || (nextStep.get(t.lineId) ?? 0) > 0;
-      if (t.loadId && started) binOwner.set(t.loadId, t.lineId);
-    }
     const now = clock.now();
+    const reachable = this.registry
+      .list()
+      .filter((d) => d.class !== 'amr' && this.registry.isReachable(d, now))
+      .map((d) => d.id);
+    if (reachable.length === 0) return 0;
+    const ready = store.readySteps(reachable, STEP_WINDOW);
+    if (ready.length === 0) return 0;
+    // A bin belongs to the line that retrieved it until that line stored it back: any line
+    // with a step past its first, or one under way, holds its bin. Ready steps come oldest
+    // first and a line's steps share its creation time, so a line already under way is never
+    // beyond the window while a newer line for its bin is inside it.
+    const binOwner = new Map<string, string>();
+    for (const t of store.tasksInStates(ACTIVE, { devices: 'fixed' })) if (t.loadId) binOwner.set(t.loadId, t.lineId);
+    for (const t of ready) if (t.loadId && t.step > 0) binOwner.set(t.loadId, t.lineId);
     let dispatched = 0;
-    for (const task of created) {
-      if (busyLines.has(task.lineId) || nextStep.get(task.lineId) !== task.step) continue;
+    for (const task of ready) {
       const owner = task.loadId ? binOwner.get(task.loadId) : undefined;
       if (owner !== undefined && owner !== task.lineId) continue;
       if (!this.dispatchStep(task, now)) continue;
       dispatched++;
-      busyLines.add(task.lineId);
       if (task.loadId) binOwner.set(task.loadId, task.lineId);
     }
     return dispatched;

@@ -181,8 +181,10 @@ export class OrderIntake {
     store.updateOrder(id, { status: 'OPEN', fulfilment: order.fulfilment, snapshot: opened.next, updatedAt: now });
     journal('order.opened', { from: opened.from, to: opened.to });
 
-    for (const line of created) this.lines.release(this.lines.source(line, after), after);
-    this.lines.refreshOrder(id, after);
+    // Every line moves (sourced or backordered), so the batch refreshes the order once.
+    this.lines.batch(after, () => {
+      for (const line of created) this.lines.release(this.lines.source(line, after), after);
+    });
 
     const stored = store.getOrder(id);
     if (!stored) throw new PickwireError('PW_ERR_INTERNAL', `order ${id} vanished inside its own transaction`);

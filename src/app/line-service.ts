@@ -29,10 +29,14 @@ const JOURNAL_NAME: Record<LineState, string> = {
 };
 
 /** Backordered lines are promised this far out until the sourcing issue brings real dates. */
-const BACKORDER_PROMISE_MS = 3 * 24 * 3600 * 1000;
-const ACTIVE_TASK_STATES = ['CREATED', 'DISPATCHED', 'RUNNING', 'PAUSED'] as const;
+export const BACKORDER_PROMISE_MS = 3 * 24 * 3600 * 1000;
 
 export class LineService {
+  private readonly portsUsed = new Map<string, number>();
+  /** While set, orders whose lines changed are collected and refreshed once at the end. */
+  private deferredOrders: Set<string> | undefined;
+  private readonly stationsUsed = new Map<string, number>();
+
   constructor(
     private readonly ctx: AppContext,
     private readonly onTasksCreated: () => void,
@@ -64,7 +68,8 @@ export class LineService {
         at: now,
         data: { from: result.from, to: result.to, sku: line.sku, quantity: line.quantity, ...extra.data },
       });
-      this.refreshOrder(line.orderId, after);
+      if (this.deferredOrders) this.deferredOrders.add(line.orderId);
+      else this.refreshOrder(line.orderId, after);
     }
     return next;
   }
@@ -72,20 +77,21 @@ export class LineService {
   /** Reserves stock for a CREATED or BACKORDERED line, or backorders it when none is free. */
   source(line: LineRecord, after: AfterCommit): LineRecord {
     const positions = this.ctx.store.stockOf(line.sku).filter((p) => p.site === this.ctx.siteId);
-    const chosen = choosePosition(positions, line.quantity);
+    const needed = unpicked(line);
+    const chosen = choosePosition(positions, needed);
     if (!chosen) {
       return this.apply(line, { type: 'line.backorder', promiseDate: this.ctx.clock.now() + BACKORDER_PROMISE_MS }, after, {
         data: { reason: 'insufficient available-to-promise stock' },
       });
     }
-    this.ctx.store.adjustStock(chosen.site, chosen.location, chosen.sku, { reserved: line.quantity });
+    this.ctx.store.adjustStock(chosen.site, chosen.location, chosen.sku, { reserved: needed });
     this.ctx.store.appendEvent({
       type: 'stock.reserved',
       aggregateType: 'stock',
       aggregateId: `${chosen.site}/${chosen.location}/${chosen.sku}`,
       orderId: line.orderId,
       actor: undefined,
-      data: { lineId: line.id, sku: line.sku, quantity: line.quantity, location: chosen.location },
+      data: { lineId: line.id, sku: line.sku, quantity: needed, location: chosen.location },
     });
     return this.apply(line, { type: 'line.source', site: chosen.site, location: chosen.location }, after, {
       data: { location: chosen.location, zone: chosen.zone },
@@ -103,16 +109,20 @@ export class LineService {
         lineId: line.id,
         orderId: line.orderId,
         sku: line.sku,
-        quantity: line.quantity,
+        // After a failed attempt with a partial pick, only the rest is planned.
+        quantity: unpicked(line),
         location,
         ...this.equipmentLoad(),
       });
     } catch (err) {
       if (!(err instanceof PlanningError)) throw err;
+      // The site cannot execute this line as laid out: an exception for operators, not a cancel.
       this.releaseReservation(line);
-      return this.apply(line, { type: 'line.cancel', reason: err.message }, after);
+      return this.apply(line, { type: 'line.unroutable', reason: err.message }, after, { data: { reason: err.message } });
     }
     const now = this.ctx.clock.now();
+    const first = drafts[0];
+    if (first?.kind === 'asrs.retrieve') this.countUse(first.plan);
     for (const d of drafts) {
       const task: TaskRecord = {
         id: `T-${String(this.ctx.store.nextId('task')).padStart(8, '0')}`,
@@ -178,17 +188,64 @@ export class LineService {
     return this.release(sourced, after);
   }
 
-  releaseReservation(line: LineRecord): void {
-    if (!line.site || !line.location) return;
-    this.ctx.store.adjustStock(line.site, line.location, line.sku, { reserved: -line.quantity });
+  /** Gives back the part of the line's reservation that picks have not consumed yet. */
+  releaseReservation(line: LineRecord, actor?: string): number {
+    const remaining = unpicked(line);
+    if (!line.site || !line.location || remaining === 0) return 0;
+    this.ctx.store.adjustStock(line.site, line.location, line.sku, { reserved: -remaining });
+    this.stockEvent(line, 'stock.reservationReleased', remaining, actor);
+    return remaining;
+  }
+
+
+  /**
+   * Gives back what a canceled line still holds: the reservation not yet consumed by picks, and
+   * picked goods (in a tote, not shipped) back on hand at the line's location, so stock is
+   * conserved. Returns the quantities. Only for lines that hold a reservation or picked goods.
+   */
+  compensateStock(line: LineRecord, after: AfterCommit, actor?: string): { released: number; restocked: number } {
+    if (!line.site || !line.location) return { released: 0, restocked: 0 };
+    const holding: readonly LineState[] = ['SOURCED', 'RELEASED', 'PICKING', 'PICKED', 'PACKED'];
+    if (!holding.includes(line.state)) return { released: 0, restocked: 0 };
+    const picked = line.quantity - unpicked(line);
+    const released = this.releaseReservation(line, actor);
+    if (picked > 0) {
+      this.ctx.store.adjustStock(line.site, line.location, line.sku, { onHand: picked });
+      this.stockEvent(line, 'stock.restocked', picked, actor, { reason: 'line canceled after pick' });
+    }
+    const { sku, site, location } = line;
+    after(() => this.ctx.notifier.publish({ type: 'stock.updated', at: this.ctx.clock.now(), data: { sku, site, location } }));
+    return { released, restocked: picked };
+  }
+
+  private stockEvent(line: LineRecord, type: string, quantity: number, actor: string | undefined, data: Record<string, unknown> = {}): void {
     this.ctx.store.appendEvent({
-      type: 'stock.reservationReleased',
+      type,
       aggregateType: 'stock',
-      aggregateId: `${line.site}/${line.location}/${line.sku}`,
+      aggregateId: `${line.site ?? ''}/${line.location ?? ''}/${line.sku}`,
       orderId: line.orderId,
-      actor: undefined,
-      data: { lineId: line.id, sku: line.sku, quantity: line.quantity, location: line.location },
+      actor,
+      data: { lineId: line.id, sku: line.sku, quantity, location: line.location, ...data },
     });
+  }
+
+  /**
+   * Runs `fn` (inside the caller's transaction) and refreshes each touched order once at the
+   * end, instead of after every line transition: intake moves three lines through two states
+   * each, and six refreshes of one order would do the same work six times.
+   */
+  batch<T>(after: AfterCommit, fn: () => T): T {
+    if (this.deferredOrders) return fn();
+    const touched = new Set<string>();
+    this.deferredOrders = touched;
+    let result: T;
+    try {
+      result = fn();
+    } finally {
+      this.deferredOrders = undefined;
+    }
+    for (const orderId of touched) this.refreshOrder(orderId, after);
+    return result;
   }
 
   /** Recomputes the order's derived fulfilment; closes the order when every line is done. */
@@ -229,11 +286,24 @@ export class LineService {
     return this.ctx.locations.get(location)?.zone;
   }
 
+  /**
+   * Spreads AS/RS work over ports and arm stations by how many lines this core has sent through
+   * each: O(1) per release, where counting queued tasks in the store grew with the backlog.
+   * Load-aware assignment (queues, travel) belongs to the dispatcher.
+   */
   private equipmentLoad(): { portLoad: Map<string, number>; stationLoad: Map<string, number> } {
-    return {
-      portLoad: this.ctx.store.countTasksByPlanField('asrs.retrieve', ACTIVE_TASK_STATES, 'portId'),
-      stationLoad: this.ctx.store.countTasksByPlanField('asrs.retrieve', ACTIVE_TASK_STATES, 'stationId'),
-    };
+    return { portLoad: this.portsUsed, stationLoad: this.stationsUsed };
   }
 
+  private countUse(plan: { portId?: string; stationId?: string }): void {
+    if (plan.portId) this.portsUsed.set(plan.portId, (this.portsUsed.get(plan.portId) ?? 0) + 1);
+    if (plan.stationId) this.stationsUsed.set(plan.stationId, (this.stationsUsed.get(plan.stationId) ?? 0) + 1);
+  }
+
+
+}
+
+/** Units of the line not picked yet: what its reservation still covers. */
+function unpicked(line: LineRecord): number {
+  return Math.max(0, line.quantity - Math.min(line.quantity, line.snapshot.context.picked));
 }

@@ -5,7 +5,7 @@
  */
 import type { VdaState, WcsJobState } from '../../protocols/index.js';
 import { actionIdOf } from '../domain/commands.js';
-import { isPickingStep } from '../domain/execution-plan.js';
+import { currentPlan, isPickingStep, RETURN_KINDS, stepsToAbort } from '../domain/execution-plan.js';
 import type { TaskRecord, TaskState } from '../domain/records.js';
 import type { AppContext } from './context.js';
 import { correlationOf } from './correlation.js';
@@ -32,7 +32,12 @@ export class TaskProgressService {
     const orderId = rejected?.errorReferences?.find((r) => r.referenceKey === 'orderId')?.referenceValue ?? s.orderId;
     if (!orderId) return;
     const task = this.ctx.store.getTask(String(orderId));
-    if (!task || task.deviceId !== deviceId || DONE.includes(task.state)) return;
+    if (!task || task.deviceId !== deviceId) return;
+    if (DONE.includes(task.state)) {
+      // The echo still confirms the command, or the outbox would re-send it forever.
+      this.ctx.store.confirm(correlationOf.vda(serialNumber, task.id, s.orderUpdateId), this.ctx.clock.now());
+      return;
+    }
     runInTransaction(this.ctx.store, (after) => {
       if (rejected && String(orderId) !== s.orderId) {
         this.ctx.store.confirm(correlationOf.vda(serialNumber, task.id, task.progress.updateId ?? 0), this.ctx.clock.now());
@@ -60,7 +65,11 @@ export class TaskProgressService {
 
   onWcsJobState(deviceId: string, s: WcsJobState): void {
     const task = this.ctx.store.getTask(s.jobId);
-    if (!task || task.deviceId !== deviceId || DONE.includes(task.state)) return;
+    if (!task || task.deviceId !== deviceId) return;
+    if (DONE.includes(task.state)) {
+      this.ctx.store.confirm(correlationOf.wcs(deviceId, task.id, s.jobUpdateId), this.ctx.clock.now());
+      return;
+    }
     if (s.jobUpdateId < (task.progress.updateId ?? 0)) return;
     runInTransaction(this.ctx.store, (after) => {
       this.ctx.store.confirm(correlationOf.wcs(deviceId, task.id, s.jobUpdateId), this.ctx.clock.now());
@@ -118,7 +127,9 @@ export class TaskProgressService {
     const now = this.ctx.clock.now();
     this.ctx.store.updateTask(task.id, { state: 'FAILED', progress: { ...task.progress, failure: reason }, updatedAt: now });
     this.journal(task, 'task.failed', { reason }, now);
-    for (const later of this.ctx.store.tasksOfLine(task.lineId)) {
+    // Later steps stop — but a bin out of storage still comes home, unless its trip home failed.
+    const plan = currentPlan(this.ctx.store.tasksOfLine(task.lineId)).map((t) => (t.id === task.id ? { ...t, state: 'FAILED' as const } : t));
+    for (const later of stepsToAbort(plan, !RETURN_KINDS.includes(task.kind))) {
       if (later.state !== 'CREATED') continue;
       this.ctx.store.updateTask(later.id, { state: 'CANCELED', updatedAt: now });
       this.journal(later, 'task.canceled', { reason: `step ${task.step} failed` }, now);

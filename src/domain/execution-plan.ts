@@ -6,7 +6,7 @@
  * Pure: which port and station to use is decided from the load counts the caller passes in.
  */
 import type { SiteLayout, StorageLocation } from './site-layout.js';
-import type { DeviceClass, TaskKind, TaskPlan } from './records.js';
+import type { DeviceClass, TaskKind, TaskPlan, TaskRecord, TaskState } from './records.js';
 
 export interface TaskDraft {
   step: number;
@@ -110,4 +110,30 @@ function planAsrsFlow(layout: SiteLayout, input: PlanInput): TaskDraft[] {
 /** The step whose completion means the line's goods are picked. */
 export function isPickingStep(kind: TaskKind): boolean {
   return kind === 'amr.pickTrip' || kind === 'arm.pick';
+}
+
+/** The AS/RS steps that bring a retrieved bin home. */
+export const RETURN_KINDS: readonly TaskKind[] = ['conveyor.toPort', 'asrs.store'];
+const OPEN: readonly TaskState[] = ['CREATED', 'DISPATCHED', 'RUNNING', 'PAUSED'];
+
+/** The line's current plan: its tasks from the latest step 0 on (earlier attempts are history). */
+export function currentPlan(tasks: readonly TaskRecord[]): TaskRecord[] {
+  const ordered = [...tasks].sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  let start = 0;
+  ordered.forEach((t, i) => {
+    if (t.step === 0) start = i;
+  });
+  return ordered.slice(start);
+}
+
+/**
+ * Which open steps of a plan to stop when the line's work is aborted (canceled, or a step
+ * failed). A bin that has left storage must still come home, so while `bringBinHome` holds, its
+ * return steps survive, and so does a retrieve under way (the crane is holding the bin). When
+ * the retrieve has not started, everything stops and the bin never moves.
+ */
+export function stepsToAbort(plan: readonly TaskRecord[], bringBinHome = true): TaskRecord[] {
+  const retrieve = plan.find((t) => t.kind === 'asrs.retrieve');
+  const binOut = bringBinHome && retrieve !== undefined && retrieve.state !== 'CREATED';
+  return plan.filter((t) => OPEN.includes(t.state) && !(binOut && (RETURN_KINDS.includes(t.kind) || t.kind === 'asrs.retrieve')));
 }

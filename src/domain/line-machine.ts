@@ -115,7 +115,10 @@ export const lineMachine = setup({
       on: { 'line.source': { target: 'SOURCED', actions: 'recordSource' } },
     },
     SOURCED: {
-      on: { 'line.release': 'RELEASED' },
+      on: {
+        'line.release': 'RELEASED',
+        'line.unroutable': { target: 'UNROUTABLE', actions: ['recordReason', 'clearSource'] },
+      },
     },
     RELEASED: {
       on: {

@@ -27,13 +27,21 @@ export function applyEvent<M extends AnyStateMachine>(
   event: EventFromLogic<M>,
 ): TransitionResult<ContextOf<M>> {
   const restored = machine.resolveState({ value: current.value, context: current.context }) as SnapshotFrom<M>;
-  if (!(restored as { can(e: unknown): boolean }).can(event)) {
-    return { changed: false, from: current.value, to: current.value, next: current };
-  }
+  // An event the state does not handle leaves value and context as they were: no separate
+  // `can()` check, which would compute the same transition a second time.
   const [nextSnapshot] = transition(machine, restored, event);
   const next = persist(nextSnapshot);
-  const changed = next.value !== current.value || JSON.stringify(next.context) !== JSON.stringify(current.context);
+  const changed = next.value !== current.value || !sameContext(next.context, current.context);
   return { changed, from: current.value, to: next.value, next };
+}
+
+/** Machine contexts are flat records of primitives: compare them field by field. */
+function sameContext(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (!a || !b || typeof a !== 'object' || typeof b !== 'object') return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => (a as Record<string, unknown>)[k] === (b as Record<string, unknown>)[k]);
 }
 
 function persist<M extends AnyStateMachine>(snapshot: SnapshotFrom<M>): PersistedMachine<ContextOf<M>> {

@@ -51,6 +51,61 @@ describe('SqliteStore', () => {
     store.close();
   });
 
+  it('lists backordered lines of a SKU by promise date, then oldest order, and reads one aggregate\'s journal', () => {
+    const { store } = openTemp();
+    store.upsertSku({ sku: 'S1', name: 'one' });
+    const order = (id: string, createdAt: number) =>
+      store.insertOrder({
+        id,
+        externalId: undefined,
+        channel: 'web',
+        customerId: 'c',
+        status: 'OPEN',
+        fulfilment: 'BACKORDERED',
+        snapshot: { value: 'OPEN', context: { orderId: id } } as never,
+        body: {} as never,
+        priority: 0,
+        promisedBy: undefined,
+        createdAt,
+        updatedAt: createdAt,
+      });
+    const line = (orderId: string, lineNo: number, sku: string, state: 'BACKORDERED' | 'RELEASED', promiseDate: number | null) =>
+      store.insertLine({
+        id: `${orderId}-L${lineNo}`,
+        orderId,
+        lineNo,
+        sku,
+        quantity: 1,
+        state,
+        site: undefined,
+        location: undefined,
+        zone: undefined,
+        snapshot: { value: state, context: { lineId: `${orderId}-L${lineNo}`, orderId, sku, quantity: 1, picked: 0, attempts: 0, site: null, location: null, promiseDate, reason: null } },
+        updatedAt: 1,
+      });
+    order('O-3', 30);
+    order('O-1', 10);
+    order('O-2', 20);
+    line('O-3', 1, 'S1', 'BACKORDERED', 500);
+    line('O-2', 2, 'S1', 'BACKORDERED', 900);
+    line('O-2', 1, 'S1', 'BACKORDERED', 900);
+    line('O-1', 1, 'S1', 'BACKORDERED', 900);
+    line('O-1', 2, 'S1', 'RELEASED', null);
+    line('O-1', 3, 'S2', 'BACKORDERED', 100);
+    expect(store.backorderedLines('S1').map((l) => l.id)).toEqual(['O-3-L1', 'O-1-L1', 'O-2-L1', 'O-2-L2']);
+    expect(store.backorderedLines('S2').map((l) => l.id)).toEqual(['O-1-L3']);
+    expect(store.backorderedLines('S3')).toEqual([]);
+
+    store.appendEvent({ type: 'stock.received', aggregateType: 'stock', aggregateId: 'demo/A-1/S1', orderId: undefined, actor: 'ops', data: { quantity: 2 } });
+    store.appendEvent({ type: 'stock.received', aggregateType: 'stock', aggregateId: 'demo/A-2/S1', orderId: undefined, actor: 'ops', data: {} });
+    store.appendEvent({ type: 'stock.adjusted', aggregateType: 'stock', aggregateId: 'demo/A-1/S1', orderId: undefined, actor: 'ops', data: { delta: -1 } });
+    expect(store.aggregateEvents('stock', 'demo/A-1/S1').map((e) => [e.type, e.data])).toEqual([
+      ['stock.received', { quantity: 2 }],
+      ['stock.adjusted', { delta: -1 }],
+    ]);
+    store.close();
+  });
+
   it('keeps outbox rows pending until the device echo confirms them', () => {
     const { store } = openTemp();
     const a = store.enqueue({ topic: 't/a', payload: Buffer.from('a'), qos: 1, retain: false, expirySeconds: 30, correlation: 'job:1:0' });

@@ -77,6 +77,10 @@ export class SqliteStore implements Store {
     return (this.stmts.orderEvents.all(orderId) as rows.EventRow[]).map(rows.toJournalEntry);
   }
 
+  aggregateEvents(aggregateType: JournalEntry['aggregateType'], aggregateId: string): JournalEntry[] {
+    return (this.stmts.aggregateEvents.all(aggregateType, aggregateId) as rows.EventRow[]).map(rows.toJournalEntry);
+  }
+
   getIdempotency(key: string): IdempotencyRecord | undefined {
     const r = this.stmts.getIdem.get(key) as rows.IdemRow | undefined;
     return r && { key: r.key, requestHash: r.request_hash, statusCode: r.status_code, response: JSON.parse(r.response), createdAt: r.created_at };
@@ -183,6 +187,10 @@ export class SqliteStore implements Store {
     return out;
   }
 
+  backorderedLines(sku: string): LineRecord[] {
+    return (this.stmts.backorderedLines.all(sku) as rows.LineRow[]).map(rows.toLine);
+  }
+
   insertTask(t: TaskRecord): void {
     this.stmts.insertTask.run(rows.fromTask(t));
   }
@@ -220,12 +228,8 @@ export class SqliteStore implements Store {
     return rowsOut.map(rows.toTask);
   }
 
-  countTasksByPlanField(kind: string, states: readonly string[], field: 'portId' | 'stationId'): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const r of this.stmts.countByPlanField.all({ kind, states: JSON.stringify(states), path: `$.${field}` }) as { v: string | null; n: number }[]) {
-      if (r.v !== null) out.set(r.v, r.n);
-    }
-    return out;
+  readySteps(deviceIds: readonly string[], limit: number): TaskRecord[] {
+    return (this.stmts.readySteps.all(JSON.stringify(deviceIds), limit) as rows.TaskRow[]).map(rows.toTask);
   }
 
   enqueue(m: Pick<OutboxMessage, 'topic' | 'payload' | 'qos' | 'retain' | 'expirySeconds' | 'correlation'>): number {
@@ -293,6 +297,7 @@ function prepare(db: Database.Database) {
       'INSERT INTO events(at, type, aggregate_type, aggregate_id, order_id, actor, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
     orderEvents: db.prepare('SELECT * FROM events WHERE order_id = ? ORDER BY seq'),
+    aggregateEvents: db.prepare('SELECT * FROM events WHERE aggregate_type = ? AND aggregate_id = ? ORDER BY seq'),
     getIdem: db.prepare('SELECT * FROM idempotency_keys WHERE key = ?'),
     putIdem: db.prepare('INSERT INTO idempotency_keys(key, request_hash, status_code, response, created_at) VALUES (?, ?, ?, ?, ?)'),
     upsertSku: db.prepare(
@@ -340,6 +345,12 @@ function prepare(db: Database.Database) {
     linesOfOrders: db.prepare('SELECT * FROM order_lines WHERE order_id IN (SELECT value FROM json_each(?)) ORDER BY order_id, line_no'),
     linesInState: db.prepare('SELECT * FROM order_lines WHERE state = ? ORDER BY updated_at LIMIT ?'),
     countLines: db.prepare('SELECT state, count(*) AS n FROM order_lines GROUP BY state'),
+    // The promise date lives in the line machine's snapshot; a line without one sorts last.
+    backorderedLines: db.prepare(
+      `SELECT l.* FROM order_lines l JOIN orders o ON o.id = l.order_id
+       WHERE l.state = 'BACKORDERED' AND l.sku = ?
+       ORDER BY coalesce(json_extract(l.snapshot, '$.context.promiseDate'), 9007199254740991), o.created_at, l.order_id, l.line_no`,
+    ),
     insertTask: db.prepare(
       `INSERT INTO tasks(id, line_id, step, kind, device_class, device_id, state, load_id, plan, progress, attempts, created_at, updated_at)
        VALUES (@id, @line_id, @step, @kind, @device_class, @device_id, @state, @load_id, @plan, @progress, @attempts, @created_at, @updated_at)`,
@@ -353,9 +364,13 @@ function prepare(db: Database.Database) {
          AND (@devices IS NULL OR (@devices = 'amr') = (t.device_class = 'amr'))
        ORDER BY t.created_at, t.id LIMIT @limit`,
     ),
-    countByPlanField: db.prepare(
-      `SELECT json_extract(plan, @path) AS v, count(*) AS n FROM tasks
-       WHERE kind = @kind AND state IN (SELECT value FROM json_each(@states)) GROUP BY v`,
+    readySteps: db.prepare(
+      `SELECT t.*, l.order_id FROM tasks t JOIN order_lines l ON l.id = t.line_id
+       WHERE t.state = 'CREATED' AND t.device_class <> 'amr'
+         AND t.device_id IN (SELECT value FROM json_each(?))
+         AND NOT EXISTS (SELECT 1 FROM tasks p WHERE p.line_id = t.line_id AND p.step < t.step
+                           AND p.state IN ('CREATED', 'DISPATCHED', 'RUNNING', 'PAUSED'))
+       ORDER BY t.created_at, t.id LIMIT ?`,
     ),
     enqueue: db.prepare(
       'INSERT INTO outbox(topic, payload, qos, retain, expiry_seconds, correlation, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
