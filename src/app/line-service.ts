@@ -121,6 +121,7 @@ export class LineService {
       return this.apply(line, { type: 'line.unroutable', reason: err.message }, after, { data: { reason: err.message } });
     }
     const now = this.ctx.clock.now();
+    const planned: { id: string; step: number; kind: string; deviceId: string | null; loadId: string | null }[] = [];
     const first = drafts[0];
     if (first?.kind === 'asrs.retrieve') this.countUse(first.plan);
     for (const d of drafts) {
@@ -141,17 +142,11 @@ export class LineService {
         updatedAt: now,
       };
       this.ctx.store.insertTask(task);
-      this.ctx.store.appendEvent({
-        type: 'task.created',
-        aggregateType: 'task',
-        aggregateId: task.id,
-        orderId: line.orderId,
-        actor: undefined,
-        data: { lineId: line.id, step: d.step, kind: d.kind, deviceId: d.deviceId ?? null, loadId: d.loadId ?? null },
-      });
+      planned.push({ id: task.id, step: d.step, kind: d.kind, deviceId: d.deviceId ?? null, loadId: d.loadId ?? null });
     }
     after(this.onTasksCreated);
-    return this.apply(line, { type: 'line.release' }, after, { data: { tasks: drafts.map((d) => d.kind) } });
+    // The plan is journaled with the release, one event, rather than one per task.
+    return this.apply(line, { type: 'line.release' }, after, { data: { tasks: planned } });
   }
 
   /** A device confirmed the pick: stock leaves the location, the reservation is consumed. */

@@ -30,10 +30,32 @@ describe('SqliteStore', () => {
     again.close();
   });
 
-  it('hands out monotonic ids per sequence', () => {
-    const { store } = openTemp();
+  it('hands out monotonic ids per sequence, never twice across rollbacks and restarts', () => {
+    const { store, dir } = openTemp();
     expect([store.nextId('order'), store.nextId('order'), store.nextId('task')]).toEqual([1, 2, 1]);
+    store.tx(() => {
+      expect(store.nextId('order')).toBe(3);
+      // A savepoint that fails leaves a gap, not a number to reuse.
+      expect(() =>
+        store.tx(() => {
+          store.nextId('order');
+          throw new Error('rolled back');
+        }),
+      ).toThrow('rolled back');
+      expect(store.nextId('order')).toBe(5);
+    });
+    expect(() =>
+      store.tx(() => {
+        store.nextId('order');
+        throw new Error('whole transaction rolled back');
+      }),
+    ).toThrow();
+    expect(store.nextId('order')).toBe(7);
     store.close();
+    const again = new SqliteStore({ dataDir: dir, clock });
+    expect(again.nextId('order')).toBe(8);
+    expect(again.nextId('task')).toBe(2);
+    again.close();
   });
 
   it('refuses to reserve more than is on hand and rolls the whole transaction back', () => {

@@ -23,6 +23,8 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly clock: Clock;
   private readonly stmts: ReturnType<typeof prepare>;
+  private readonly sequences = new Map<string, number>();
+  private readonly dirtySequences = new Set<string>();
 
   constructor(opts: SqliteStoreOptions) {
     this.clock = opts.clock;
@@ -54,8 +56,17 @@ export class SqliteStore implements Store {
   }
 
   tx<T>(fn: () => T): T {
+    // The outermost transaction writes the sequence counters once, just before it commits.
+    const outermost = !this.db.inTransaction;
+    const body = outermost
+      ? () => {
+          const result = fn();
+          this.flushSequences();
+          return result;
+        }
+      : fn;
     try {
-      return this.db.transaction(fn).immediate();
+      return this.db.transaction(body).immediate();
     } catch (err) {
       if (err instanceof Database.SqliteError && /SQLITE_(FULL|IOERR|READONLY|CANTOPEN|BUSY)/.test(err.code)) {
         throw new PickwireError('PW_ERR_STORE_UNAVAILABLE', `the store refused the write (${err.code}); nothing was changed`, { cause: err });
@@ -64,9 +75,25 @@ export class SqliteStore implements Store {
     }
   }
 
+  /**
+   * Ids come from in-memory counters: one statement per id was a tenth of intake's time. The
+   * counters only move forward, and are written with the transaction that uses them, so a
+   * rolled-back transaction leaves a gap, never a duplicate, and a restart resumes after the
+   * last committed id.
+   */
   nextId(sequence: string): number {
-    const row = this.stmts.nextId.get(sequence) as { value: number };
-    return row.value;
+    let value = this.sequences.get(sequence);
+    if (value === undefined) value = (this.stmts.readSequence.get(sequence) as { value: number } | undefined)?.value ?? 0;
+    value += 1;
+    this.sequences.set(sequence, value);
+    this.dirtySequences.add(sequence);
+    if (!this.db.inTransaction) this.flushSequences();
+    return value;
+  }
+
+  private flushSequences(): void {
+    for (const name of this.dirtySequences) this.stmts.writeSequence.run(name, this.sequences.get(name));
+    this.dirtySequences.clear();
   }
 
   appendEvent(e: Omit<JournalEntry, 'seq' | 'at'> & { at?: number }): void {
@@ -289,9 +316,9 @@ export class SqliteStore implements Store {
 
 function prepare(db: Database.Database) {
   return {
-    nextId: db.prepare(
-      `INSERT INTO sequences(name, value) VALUES (?, 1)
-       ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value`,
+    readSequence: db.prepare('SELECT value FROM sequences WHERE name = ?'),
+    writeSequence: db.prepare(
+      'INSERT INTO sequences(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)',
     ),
     appendEvent: db.prepare(
       'INSERT INTO events(at, type, aggregate_type, aggregate_id, order_id, actor, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
