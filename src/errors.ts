@@ -27,6 +27,7 @@ export const ERROR_CATALOG = {
   PW_ERR_ROUTE_NOT_FOUND: { status: 404, retryable: false, summary: 'no such route' },
   PW_ERR_METHOD_NOT_ALLOWED: { status: 405, retryable: false, summary: 'the route does not accept this method' },
   PW_ERR_UNKNOWN_SKU: { status: 422, retryable: false, summary: 'an order line names a SKU the site does not carry' },
+  PW_ERR_UNKNOWN_REFERENCE: { status: 422, retryable: false, summary: 'the request names a site or storage location this core does not have' },
   PW_ERR_IDEMPOTENCY_MISMATCH: { status: 422, retryable: false, summary: 'the Idempotency-Key was used before with a different body' },
   PW_ERR_IDEMPOTENCY_IN_FLIGHT: { status: 409, retryable: true, summary: 'a request with this Idempotency-Key is still being processed' },
   PW_ERR_INVALID_STATE: { status: 409, retryable: false, summary: 'the resource is in a state that does not allow this action' },

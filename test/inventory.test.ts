@@ -134,7 +134,7 @@ describe('inventory: receipts, adjustments, backorders and availability', () => 
         const r = await post(path, body);
         expect(r.status, `${path} ${JSON.stringify(ref)}`).toBe(422);
         const e = (await r.json()) as ErrorResponse;
-        if (paths.includes('/sku')) expect(e.error.code).toBe('PW_ERR_UNKNOWN_SKU');
+        expect(e.error.code).toBe(paths.includes('/sku') ? 'PW_ERR_UNKNOWN_SKU' : 'PW_ERR_UNKNOWN_REFERENCE');
         expect(e.error.details?.map((d) => d.path)).toEqual(paths);
       }
     }

@@ -288,8 +288,9 @@ export class InventoryService {
     const location = this.ctx.locations.get(input.location);
     if (!location) details.push({ path: '/location', problem: `location ${input.location} is not in the layout of site ${this.ctx.siteId}` });
     if (details.length > 0 || !location) {
-      // The catalog has one 422 code for unknown references; the paths say which one it was.
-      throw new PickwireError('PW_ERR_UNKNOWN_SKU', details.map((d) => d.problem).join('; '), { details });
+      // An unknown SKU is the more specific complaint; a bad site or location otherwise.
+      const code = details.some((d) => d.path === '/sku') ? 'PW_ERR_UNKNOWN_SKU' : 'PW_ERR_UNKNOWN_REFERENCE';
+      throw new PickwireError(code, details.map((d) => d.problem).join('; '), { details });
     }
     return { site, location };
   }
