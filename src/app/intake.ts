@@ -107,8 +107,11 @@ export class OrderIntake {
       runInTransaction(this.ctx.store, (after) => {
         for (const p of batch) {
           try {
-            // A savepoint per order: a failure rolls back this order only.
-            const result = this.ctx.store.tx(() => this.createOrder(p, after));
+            // A savepoint per order: a failure rolls back this order only, and drops the live
+            // events it had lined up with it.
+            const effects: (() => void)[] = [];
+            const result = this.ctx.store.tx(() => this.createOrder(p, (effect) => effects.push(effect)));
+            for (const effect of effects) after(effect);
             outcomes.push(() => p.resolve(result));
           } catch (err) {
             outcomes.push(() => p.reject(err));
