@@ -244,7 +244,7 @@ describe('crash safety of intake (SIGKILL mid-burst, restart on the same data di
       const pickedOrder = await waitFor(
         'a pre-crash order picked',
         async () => (await listAllOrders(get3)).find((o) => okIds.has(o.id) && PICKED_OR_LATER.has(o.fulfilment)),
-        60_000,
+        120_000,
         500,
       );
       phase(`pre-crash order ${pickedOrder.id} reached ${pickedOrder.fulfilment}`);
@@ -253,6 +253,6 @@ describe('crash safety of intake (SIGKILL mid-burst, restart on the same data di
       process.kill(third.proc.pid, 'SIGTERM');
       expect((await third.proc.waitForExit(15_000)).code).toBe(0);
     },
-    120_000,
+    240_000,
   );
 });

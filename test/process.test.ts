@@ -147,7 +147,7 @@ describe('the pickwire process (node --import tsx src/main.ts)', () => {
           const o = await getOrder(b1, order.id);
           return o.fulfilment === 'PICKED' ? o : undefined;
         },
-        60_000,
+        120_000,
         250,
       );
       expect(picked.lines[0]!.state).toBe('PICKED');
@@ -191,7 +191,7 @@ describe('the pickwire process (node --import tsx src/main.ts)', () => {
       process.kill(second.proc.pid, 'SIGTERM');
       expect((await second.proc.waitForExit(15_000)).code).toBe(0);
     },
-    150_000,
+    240_000,
   );
 
   it('exits with code 2 and names the setting when PICKWIRE_HTTP_PORT is not a number', async () => {
