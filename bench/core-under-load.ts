@@ -58,13 +58,19 @@ export async function benchIntake(linesPerOrder = 3): Promise<BenchResult[]> {
     const warm = await runLoadClient(baseUrl, { orders: 500, linesPerOrder, skus, concurrency: 16, keyPrefix: 'warm' });
     void warm;
     const max = await runLoadClient(baseUrl, { orders: 6000, linesPerOrder, skus, concurrency: 64, keyPrefix: 'max' });
-    const steady = await runLoadClient(baseUrl, { orders: 5000, linesPerOrder, skus, ratePerSecond: 1000, keyPrefix: 'steady' });
     const label = `${linesPerOrder}-line orders`;
-    return [
+    const results: BenchResult[] = [
       { name: `order intake, closed loop of 64 clients (${label}, durable)`, value: max.ordersPerSecond, unit: 'orders/s', note: `p50 ${max.p50.toFixed(1)} ms, p99 ${max.p99.toFixed(1)} ms, ${max.failures} failed` },
-      { name: `order intake at a steady 1,000 orders/s (${label}): p50`, value: steady.p50, unit: 'ms', note: `achieved ${steady.ordersPerSecond.toFixed(0)} orders/s, ${steady.failures} failed` },
-      { name: `order intake at a steady 1,000 orders/s (${label}): p99`, value: steady.p99, unit: 'ms' },
     ];
+    // Open loops: requests go out on schedule whatever the answers do, so queueing shows.
+    for (const rate of [300, 1000]) {
+      const steady = await runLoadClient(baseUrl, { orders: rate * 5, linesPerOrder, skus, ratePerSecond: rate, keyPrefix: `steady-${rate}` });
+      results.push(
+        { name: `order intake at a steady ${rate} orders/s (${label}): p50`, value: steady.p50, unit: 'ms', note: `achieved ${steady.ordersPerSecond.toFixed(0)} orders/s, ${steady.failures} failed` },
+        { name: `order intake at a steady ${rate} orders/s (${label}): p99`, value: steady.p99, unit: 'ms' },
+      );
+    }
+    return results;
   });
 }
 
