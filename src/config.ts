@@ -94,6 +94,17 @@ export const ConfigSchema = Type.Object(
       default: 10_000,
       description: 'How long a graceful shutdown may take before the process exits anyway.',
     }),
+    idempotencyRetentionHours: Type.Integer({
+      minimum: 24,
+      maximum: 24 * 365,
+      default: 72,
+      description: 'How long intake remembers an Idempotency-Key (and a webhook id) to replay its first response; at least 24 h.',
+    }),
+    riskHoldThreshold: Type.Number({
+      minimum: 0,
+      default: 70,
+      description: 'Risk score at or over which intake places a fraud hold on an order (see src/domain/risk.ts for the rules and their points).',
+    }),
     orderFeedRate: Type.Optional(
       Type.Number({
         minimum: 0,

@@ -16,6 +16,9 @@ import { inventoryRoutes } from './api/routes/inventory.js';
 import { orderRoutes } from './api/routes/orders.js';
 import { cancellationRoutes } from './api/routes/cancellation.js';
 import { CancellationService } from './app/cancellation.js';
+import { holdsRoutes } from './api/routes/holds.js';
+import { HoldsService } from './app/holds-service.js';
+import { DEFAULT_RISK_CONFIG } from './domain/risk.js';
 import { shopifyRoutes } from './api/routes/shopify.js';
 import { createLocalNotifier } from './api/stream.js';
 import type { AppContext } from './app/context.js';
@@ -134,9 +137,10 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   const lines = new LineService(ctx, kickDispatch);
   const dispatcher = new Dispatcher(ctx, registry, lines, { interfaceName: config.mqttInterface, jobExpirySeconds: 60 }, () => publisher.kick());
   const progress = new TaskProgressService(ctx, registry, lines, kickDispatch);
-  const intake = new OrderIntake(ctx, lines, { maxLineQuantity: 10_000 });
+  const intake = new OrderIntake(ctx, lines, { maxLineQuantity: 10_000, risk: { ...DEFAULT_RISK_CONFIG, threshold: config.riskHoldThreshold } });
   const cancellation = new CancellationService(ctx, registry, lines, { interfaceName: config.mqttInterface }, { onCommandsQueued: () => publisher.kick(), onTasksFreed: kickDispatch });
   const inventory = new InventoryService(ctx, lines);
+  const holds = new HoldsService(ctx, lines, cancellation);
 
   const stateRequested = new Map<string, number>();
   const requestState = (view: DeviceView): void => {
@@ -212,7 +216,10 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
     for (const v of registry.list()) telemetry.recordDevice(v, registry.status(v, now));
     telemetry.tick();
   });
-  every(OUTBOX_PRUNE_MS, () => store.pruneOutbox(clock.now() - OUTBOX_KEEP_MS));
+  every(OUTBOX_PRUNE_MS, () => {
+    store.pruneOutbox(clock.now() - OUTBOX_KEEP_MS);
+    store.pruneIdempotency(clock.now() - config.idempotencyRetentionHours * 3600_000);
+  });
   every(DEVICE_PERSIST_MS, () => {
     const dirty = registry.takeDirty();
     if (dirty.length > 0) store.tx(() => dirty.forEach((d) => store.saveDevice({ id: d.id, class: d.class, data: d, updatedAt: clock.now() })));
@@ -236,7 +243,7 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
       devices: registry.list().map((d) => deviceResource(registry, d, clock.now())),
       linesByState: store.countLinesByState(),
     }),
-    routes: [orderRoutes({ intake, store }), floorRoutes({ store, registry, layout, clock }), inventoryRoutes({ inventory }), shopifyRoutes({ intake, secret: config.shopifyWebhookSecret }), cancellationRoutes({ cancellation })],
+    routes: [orderRoutes({ intake, store }), floorRoutes({ store, registry, layout, clock }), inventoryRoutes({ inventory }), shopifyRoutes({ intake, secret: config.shopifyWebhookSecret }), cancellationRoutes({ cancellation }), holdsRoutes({ holds })],
     isAcceptingWork: () => !stopping,
     now: () => clock.now(),
   });

@@ -3,7 +3,7 @@
  * SQLite; discrete-event simulation plugs in a virtual clock and an in-memory transport. Logic
  * never reaches past these interfaces.
  */
-import type { JournalEntry, LineRecord, OrderRecord, OutboxMessage, StockPosition, TaskRecord } from './domain/records.js';
+import type { HoldRecord, HoldStatus, JournalEntry, LineRecord, OrderInput, OrderRecord, OutboxMessage, StockPosition, TaskRecord } from './domain/records.js';
 
 /** Time source. Everything that needs "now" asks this, never `Date.now()`. */
 export interface Clock {
@@ -78,6 +78,8 @@ export interface Store {
 
   getIdempotency(key: string): IdempotencyRecord | undefined;
   putIdempotency(r: IdempotencyRecord): void;
+  /** Forgets keys first used before `createdBefore`; returns how many. */
+  pruneIdempotency(createdBefore: number): number;
 
   upsertSku(sku: { sku: string; name: string; unitPrice?: number }): void;
   skuExists(sku: string): boolean;
@@ -94,6 +96,19 @@ export interface Store {
   updateOrder(id: string, patch: Pick<OrderRecord, 'status' | 'fulfilment' | 'snapshot' | 'updatedAt'>): void;
   getOrder(id: string): OrderRecord | undefined;
   listOrders(q: OrderQuery): OrderRecord[];
+  /** The customer's most recent orders, newest first (for the risk score). */
+  recentOrdersOfCustomer(customerId: string, limit: number): { id: string; body: OrderInput; createdAt: number }[];
+  /** Orders of the customer created at or after `since`, counted up to `cap`. */
+  countCustomerOrdersSince(customerId: string, since: number, cap: number): number;
+  /** Orders to the same ship-to address (country, postal code, first line; case-insensitive) since `since`, up to `cap`. */
+  countShipToOrdersSince(shipTo: Pick<OrderInput['shipTo'], 'country' | 'postalCode' | 'line1'>, since: number, cap: number): number;
+
+  insertHold(h: HoldRecord): void;
+  getHold(id: string): HoldRecord | undefined;
+  holdsOf(orderId: string): HoldRecord[];
+  /** Oldest first. */
+  listHolds(q: { status?: HoldStatus; limit: number }): HoldRecord[];
+  resolveHold(id: string, patch: Pick<HoldRecord, 'status' | 'resolvedAt' | 'resolvedBy' | 'note'>): void;
 
   insertLine(l: LineRecord): void;
   updateLine(id: string, patch: Pick<LineRecord, 'state' | 'site' | 'location' | 'zone' | 'snapshot' | 'updatedAt'>): void;

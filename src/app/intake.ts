@@ -8,7 +8,8 @@ import { orderMachine } from '../domain/order-machine.js';
 import { lineMachine } from '../domain/line-machine.js';
 import { applyEvent, startMachine } from '../domain/machine-runner.js';
 import { mergeLines } from '../domain/order-input.js';
-import type { LineRecord, OrderInput, OrderRecord } from '../domain/records.js';
+import type { HoldRecord, LineRecord, OrderInput, OrderRecord } from '../domain/records.js';
+import { DEFAULT_RISK_CONFIG, assessRisk, orderValue, type RiskAssessment, type RiskConfig } from '../domain/risk.js';
 import { PickwireError, type ErrorDetail } from '../errors.js';
 import type { AppContext } from './context.js';
 import type { AfterCommit, LineService } from './line-service.js';
@@ -25,7 +26,13 @@ export interface IntakeResult {
 export interface IntakeOptions {
   /** Upper bound on the units of one SKU in one order, after merging duplicate lines. */
   maxLineQuantity: number;
+  /** Risk rules, weights and the fraud-hold threshold; DEFAULT_RISK_CONFIG when left out. */
+  risk?: RiskConfig;
 }
+
+/** How many of the customer's previous orders the risk score looks at (their average value, past addresses). */
+const RISK_HISTORY = 20;
+const HOUR_MS = 3600_000;
 
 interface Pending {
   input: OrderInput;
@@ -40,12 +47,17 @@ export class OrderIntake {
   private queue: Pending[] = [];
   private readonly inFlightKeys = new Set<string>();
   private flushScheduled = false;
+  private readonly risk: RiskConfig;
+  private readonly unitPrices: ReadonlyMap<string, number | undefined>;
 
   constructor(
     private readonly ctx: AppContext,
     private readonly lines: LineService,
     private readonly opts: IntakeOptions,
-  ) {}
+  ) {
+    this.risk = opts.risk ?? DEFAULT_RISK_CONFIG;
+    this.unitPrices = new Map(ctx.layout.skus.map((s) => [s.sku, s.unitPrice]));
+  }
 
   get pending(): number {
     return this.queue.length;
@@ -136,6 +148,9 @@ export class OrderIntake {
     }
     const { store, clock } = this.ctx;
     const now = clock.now();
+    // Scored before the order is stored, so its history is the orders before it (including those
+    // earlier in this group commit).
+    const risk = this.assessRisk(p.input, now);
     const id = `O-${String(store.nextId('order')).padStart(8, '0')}`;
     let header = startMachine(orderMachine, { orderId: id });
     const validated = applyEvent(orderMachine, header, { type: 'order.validate' });
@@ -184,14 +199,21 @@ export class OrderIntake {
     store.updateOrder(id, { status: 'OPEN', fulfilment: order.fulfilment, snapshot: opened.next, updatedAt: now });
     journal('order.opened', { from: opened.from, to: opened.to });
 
-    // Every line moves (sourced or backordered), so the batch refreshes the order once.
+    const hold = risk.hold ? this.placeFraudHold(id, risk, p.actor, now, after) : undefined;
+
+    // Every line moves (sourced or backordered), so the batch refreshes the order once. A held
+    // order keeps its reservation but is not released to the floor (DESIGN §3): releasing the
+    // hold releases its SOURCED lines.
     this.lines.batch(after, () => {
-      for (const line of created) this.lines.release(this.lines.source(line, after), after);
+      for (const line of created) {
+        const sourced = this.lines.source(line, after);
+        if (!hold) this.lines.release(sourced, after);
+      }
     });
 
     const stored = store.getOrder(id);
     if (!stored) throw new PickwireError('PW_ERR_INTERNAL', `order ${id} vanished inside its own transaction`);
-    const body = orderView(stored, store.linesOf(id));
+    const body = orderView(stored, store.linesOf(id), hold ? [hold] : []);
     if (p.key) store.putIdempotency({ key: p.key, requestHash: p.hash, statusCode: 201, response: body, createdAt: now });
     after(() => {
       this.ctx.metrics.ordersAccepted.inc({ channel: order.channel });
@@ -199,6 +221,53 @@ export class OrderIntake {
       this.ctx.notifier.publish({ type: 'order.created', at: now, data: { id, status: stored.status, fulfilment: stored.fulfilment, lines: body.lines } });
     });
     return { statusCode: 201, body, replayed: false };
+  }
+
+  /** The rule-based risk score (src/domain/risk.ts) from indexed, LIMITed store reads. */
+  private assessRisk(input: OrderInput, now: number): RiskAssessment {
+    const { store } = this.ctx;
+    const priced = (lines: readonly { sku: string; quantity: number }[]) => lines.map((l) => ({ ...l, unitPrice: this.unitPrices.get(l.sku) }));
+    const previous = store.recentOrdersOfCustomer(input.customer.id, RISK_HISTORY);
+    const since = now - HOUR_MS;
+    return assessRisk(
+      {
+        lines: priced(mergeLines(input.lines)),
+        shipTo: input.shipTo,
+        previousOrderValues: previous.map((o) => orderValue(priced(o.body.lines))),
+        customerOrdersLastHour: store.countCustomerOrdersSince(input.customer.id, since, this.risk.velocityLimit),
+        addressOrdersLastHour: store.countShipToOrdersSince(input.shipTo, since, this.risk.velocityLimit),
+        pastShipTo: previous.flatMap(({ body: { shipTo } }) => (shipTo.lat !== undefined && shipTo.lon !== undefined ? [{ lat: shipTo.lat, lon: shipTo.lon }] : [])),
+      },
+      this.risk,
+    );
+  }
+
+  private placeFraudHold(orderId: string, risk: RiskAssessment, actor: string | undefined, now: number, after: AfterCommit): HoldRecord {
+    const hold: HoldRecord = {
+      id: `H-${String(this.ctx.store.nextId('hold')).padStart(8, '0')}`,
+      orderId,
+      type: 'fraud',
+      status: 'open',
+      reason: `risk score ${risk.score} >= ${this.risk.threshold}: ${risk.findings.map((f) => f.reason).join('; ')}`,
+      source: 'risk',
+      score: risk.score,
+      createdAt: now,
+      resolvedAt: undefined,
+      resolvedBy: undefined,
+      note: undefined,
+    };
+    this.ctx.store.insertHold(hold);
+    this.ctx.store.appendEvent({
+      type: 'hold.placed',
+      aggregateType: 'order',
+      aggregateId: orderId,
+      orderId,
+      actor,
+      at: now,
+      data: { holdId: hold.id, type: hold.type, source: hold.source, score: risk.score, threshold: this.risk.threshold, value: risk.value, findings: risk.findings },
+    });
+    after(() => this.ctx.notifier.publish({ type: 'hold.placed', at: now, data: { id: hold.id, orderId, type: hold.type, score: risk.score } }));
+    return hold;
   }
 }
 

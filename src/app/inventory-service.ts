@@ -266,7 +266,9 @@ export class InventoryService {
           if (line?.state !== 'BACKORDERED') return undefined;
           const sourced = this.lines.source(line, after);
           if (sourced.state !== 'SOURCED') return undefined;
-          return this.lines.release(sourced, after);
+          // A held order keeps its reservation but stays off the floor until the hold is released.
+          const held = this.ctx.store.holdsOf(line.orderId).some((h) => h.status === 'open');
+          return held ? sourced : this.lines.release(sourced, after);
         });
         if (done) {
           out.push({ lineId: done.id, orderId: done.orderId, quantity: done.quantity, state: done.state, location: done.location ?? null });

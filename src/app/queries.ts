@@ -1,6 +1,6 @@
 /** Read models the API serves: orders with lines, timelines, stock positions. */
 import { atp } from '../domain/stock.js';
-import type { JournalEntry, LineRecord, OrderRecord, StockPosition } from '../domain/records.js';
+import type { HoldRecord, JournalEntry, LineRecord, OrderRecord, StockPosition } from '../domain/records.js';
 import type { LineContext } from '../domain/line-machine.js';
 
 export interface OrderView {
@@ -15,8 +15,22 @@ export interface OrderView {
   createdAt: string;
   updatedAt: string;
   lines: LineView[];
-  holds: unknown[];
+  holds: HoldView[];
   eta: string | null;
+}
+
+export interface HoldView {
+  id: string;
+  orderId: string;
+  type: string;
+  status: string;
+  reason: string;
+  source: string;
+  score: number | null;
+  createdAt: string;
+  resolvedBy: string | null;
+  resolvedAt: string | null;
+  note: string | null;
 }
 
 export interface LineView {
@@ -50,7 +64,24 @@ export function lineView(l: LineRecord): LineView {
   };
 }
 
-export function orderView(o: OrderRecord, lines: readonly LineRecord[]): OrderView {
+export function holdView(h: HoldRecord): HoldView {
+  return {
+    id: h.id,
+    orderId: h.orderId,
+    type: h.type,
+    status: h.status,
+    reason: h.reason,
+    source: h.source,
+    score: h.score ?? null,
+    createdAt: iso(h.createdAt) ?? '',
+    resolvedBy: h.resolvedBy ?? null,
+    resolvedAt: iso(h.resolvedAt),
+    note: h.note ?? null,
+  };
+}
+
+/** `holds` is the order's hold records when the caller loaded them; list views leave it empty. */
+export function orderView(o: OrderRecord, lines: readonly LineRecord[], holds: readonly HoldRecord[] = []): OrderView {
   return {
     id: o.id,
     externalId: o.externalId ?? null,
@@ -63,7 +94,7 @@ export function orderView(o: OrderRecord, lines: readonly LineRecord[]): OrderVi
     createdAt: iso(o.createdAt) ?? '',
     updatedAt: iso(o.updatedAt) ?? '',
     lines: lines.map(lineView),
-    holds: [],
+    holds: holds.map(holdView),
     eta: null,
   };
 }

@@ -157,3 +157,24 @@ export interface OutboxMessage {
   attempts: number;
   confirmedAt: number | undefined;
 }
+
+export const HOLD_TYPES = ['fraud', 'payment', 'address', 'inventory', 'manual'] as const;
+export type HoldType = (typeof HOLD_TYPES)[number];
+export const HOLD_STATUSES = ['open', 'released', 'rejected'] as const;
+export type HoldStatus = (typeof HOLD_STATUSES)[number];
+
+/** A hold on an order (DESIGN §3): a record, not a state. An open hold blocks release to the floor. */
+export interface HoldRecord {
+  id: string;
+  orderId: string;
+  type: HoldType;
+  status: HoldStatus;
+  reason: string;
+  /** What placed it: `risk` for the intake's risk score, a user name for a manual hold. */
+  source: string;
+  score: number | undefined;
+  createdAt: number;
+  resolvedAt: number | undefined;
+  resolvedBy: string | undefined;
+  note: string | undefined;
+}

@@ -139,6 +139,41 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'holds; ship-to key on orders for address velocity',
+    sql: `
+      CREATE TABLE holds (
+        id TEXT PRIMARY KEY,
+        order_id TEXT NOT NULL REFERENCES orders(id),
+        type TEXT NOT NULL CHECK (type IN ('fraud', 'payment', 'address', 'inventory', 'manual')),
+        status TEXT NOT NULL CHECK (status IN ('open', 'released', 'rejected')),
+        reason TEXT NOT NULL,
+        source TEXT NOT NULL,
+        score REAL,
+        created_at INTEGER NOT NULL,
+        resolved_at INTEGER,
+        resolved_by TEXT,
+        note TEXT
+      );
+      CREATE INDEX holds_status ON holds(status, created_at);
+      CREATE INDEX holds_order ON holds(order_id);
+
+      -- The normalised ship-to address, computed from the stored body (a virtual column costs
+      -- nothing to add to existing rows), indexed for the risk score's per-address velocity.
+      ALTER TABLE orders ADD COLUMN ship_to_key TEXT GENERATED ALWAYS AS (
+        lower(trim(coalesce(json_extract(body, '$.shipTo.country'), ''))) || '|' ||
+        lower(trim(coalesce(json_extract(body, '$.shipTo.postalCode'), ''))) || '|' ||
+        lower(trim(coalesce(json_extract(body, '$.shipTo.line1'), '')))
+      ) VIRTUAL;
+      CREATE INDEX orders_ship_to ON orders(ship_to_key, created_at);
+    `,
+  },
+  {
+    version: 3,
+    name: 'idempotency keys expire: index by age',
+    sql: `CREATE INDEX idempotency_created ON idempotency_keys(created_at);`,
+  },
 ];
 
 /** Applies every migration newer than the file's `user_version`; returns the versions applied. */

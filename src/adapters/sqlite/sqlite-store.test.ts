@@ -30,6 +30,16 @@ describe('SqliteStore', () => {
     again.close();
   });
 
+  it('forgets idempotency keys older than the retention window', () => {
+    const { store } = openTemp();
+    store.putIdempotency({ key: 'old', requestHash: 'h', statusCode: 201, response: { id: 'O-1' }, createdAt: 1_000 });
+    store.putIdempotency({ key: 'new', requestHash: 'h', statusCode: 201, response: { id: 'O-2' }, createdAt: 5_000 });
+    expect(store.pruneIdempotency(2_000)).toBe(1);
+    expect(store.getIdempotency('old')).toBeUndefined();
+    expect(store.getIdempotency('new')?.response).toEqual({ id: 'O-2' });
+    store.close();
+  });
+
   it('hands out monotonic ids per sequence, never twice across rollbacks and restarts', () => {
     const { store, dir } = openTemp();
     expect([store.nextId('order'), store.nextId('order'), store.nextId('task')]).toEqual([1, 2, 1]);

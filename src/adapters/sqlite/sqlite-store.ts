@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Clock, IdempotencyRecord, OrderQuery, Store } from '../../ports.js';
-import type { JournalEntry, LineRecord, OrderRecord, OutboxMessage, StockPosition, TaskRecord } from '../../domain/records.js';
+import type { HoldRecord, HoldStatus, JournalEntry, LineRecord, OrderInput, OrderRecord, OutboxMessage, StockPosition, TaskRecord } from '../../domain/records.js';
 import { PickwireError } from '../../errors.js';
 import { migrate } from './migrations.js';
 import * as rows from './rows.js';
@@ -117,6 +117,10 @@ export class SqliteStore implements Store {
     this.stmts.putIdem.run(r.key, r.requestHash, r.statusCode, JSON.stringify(r.response), r.createdAt);
   }
 
+  pruneIdempotency(createdBefore: number): number {
+    return this.stmts.pruneIdem.run(createdBefore).changes;
+  }
+
   upsertSku(s: { sku: string; name: string; unitPrice?: number }): void {
     this.stmts.upsertSku.run(s.sku, s.name, s.unitPrice ?? null);
   }
@@ -180,6 +184,45 @@ export class SqliteStore implements Store {
       limit: q.limit,
     }) as rows.OrderRow[];
     return r.map(rows.toOrder);
+  }
+
+  recentOrdersOfCustomer(customerId: string, limit: number): { id: string; body: OrderInput; createdAt: number }[] {
+    return (this.stmts.recentOrdersOfCustomer.all(customerId, limit) as { id: string; body: string; created_at: number }[]).map((r) => ({
+      id: r.id,
+      body: JSON.parse(r.body) as OrderInput,
+      createdAt: r.created_at,
+    }));
+  }
+
+  countCustomerOrdersSince(customerId: string, since: number, cap: number): number {
+    return (this.stmts.countCustomerOrdersSince.get(customerId, since, cap) as { n: number }).n;
+  }
+
+  countShipToOrdersSince(shipTo: Pick<OrderInput['shipTo'], 'country' | 'postalCode' | 'line1'>, since: number, cap: number): number {
+    return (this.stmts.countShipToOrdersSince.get({ country: shipTo.country, postalCode: shipTo.postalCode, line1: shipTo.line1, since, cap }) as { n: number }).n;
+  }
+
+  insertHold(h: HoldRecord): void {
+    this.stmts.insertHold.run(h.id, h.orderId, h.type, h.status, h.reason, h.source, h.score ?? null, h.createdAt, h.resolvedAt ?? null, h.resolvedBy ?? null, h.note ?? null);
+  }
+
+  getHold(id: string): HoldRecord | undefined {
+    const r = this.stmts.getHold.get(id) as HoldRow | undefined;
+    return r && toHold(r);
+  }
+
+  holdsOf(orderId: string): HoldRecord[] {
+    return (this.stmts.holdsOf.all(orderId) as HoldRow[]).map(toHold);
+  }
+
+  listHolds(q: { status?: HoldStatus; limit: number }): HoldRecord[] {
+    const r = q.status === undefined ? this.stmts.listHolds.all({ limit: q.limit }) : this.stmts.listHoldsByStatus.all({ status: q.status, limit: q.limit });
+    return (r as HoldRow[]).map(toHold);
+  }
+
+  resolveHold(id: string, p: Pick<HoldRecord, 'status' | 'resolvedAt' | 'resolvedBy' | 'note'>): void {
+    const info = this.stmts.resolveHold.run(p.status, p.resolvedAt ?? null, p.resolvedBy ?? null, p.note ?? null, id);
+    if (info.changes !== 1) throw new PickwireError('PW_ERR_NOT_FOUND', `no hold ${id}`);
   }
 
   insertLine(l: LineRecord): void {
@@ -326,6 +369,7 @@ function prepare(db: Database.Database) {
     orderEvents: db.prepare('SELECT * FROM events WHERE order_id = ? ORDER BY seq'),
     aggregateEvents: db.prepare('SELECT * FROM events WHERE aggregate_type = ? AND aggregate_id = ? ORDER BY seq'),
     getIdem: db.prepare('SELECT * FROM idempotency_keys WHERE key = ?'),
+    pruneIdem: db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?'),
     putIdem: db.prepare('INSERT INTO idempotency_keys(key, request_hash, status_code, response, created_at) VALUES (?, ?, ?, ?, ?)'),
     upsertSku: db.prepare(
       'INSERT INTO skus(sku, name, unit_price) VALUES (?, ?, ?) ON CONFLICT(sku) DO UPDATE SET name = excluded.name, unit_price = excluded.unit_price',
@@ -360,6 +404,23 @@ function prepare(db: Database.Database) {
          AND (created_at < @beforeAt OR (created_at = @beforeAt AND id < @beforeId))
        ORDER BY created_at DESC, id DESC LIMIT @limit`,
     ),
+    recentOrdersOfCustomer: db.prepare('SELECT id, body, created_at FROM orders WHERE customer_id = ? ORDER BY created_at DESC LIMIT ?'),
+    countCustomerOrdersSince: db.prepare('SELECT count(*) AS n FROM (SELECT 1 FROM orders WHERE customer_id = ? AND created_at >= ? LIMIT ?)'),
+    // The same expression as the generated column `ship_to_key` (migration 2), so the index applies.
+    countShipToOrdersSince: db.prepare(
+      `SELECT count(*) AS n FROM (SELECT 1 FROM orders
+       WHERE ship_to_key = lower(trim(@country)) || '|' || lower(trim(@postalCode)) || '|' || lower(trim(@line1)) AND created_at >= @since LIMIT @cap)`,
+    ),
+    insertHold: db.prepare(
+      `INSERT INTO holds(id, order_id, type, status, reason, source, score, created_at, resolved_at, resolved_by, note)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    getHold: db.prepare('SELECT * FROM holds WHERE id = ?'),
+    holdsOf: db.prepare('SELECT * FROM holds WHERE order_id = ? ORDER BY created_at, id'),
+    // Two statements: `@status IS NULL OR ...` would keep the planner off holds_status.
+    listHolds: db.prepare('SELECT * FROM holds ORDER BY created_at, id LIMIT @limit'),
+    listHoldsByStatus: db.prepare('SELECT * FROM holds WHERE status = @status ORDER BY created_at, id LIMIT @limit'),
+    resolveHold: db.prepare('UPDATE holds SET status = ?, resolved_at = ?, resolved_by = ?, note = ? WHERE id = ?'),
     insertLine: db.prepare(
       `INSERT INTO order_lines(id, order_id, line_no, sku, quantity, state, site, location, zone, snapshot, updated_at)
        VALUES (@id, @order_id, @line_no, @sku, @quantity, @state, @site, @location, @zone, @snapshot, @updated_at)`,
@@ -418,5 +479,35 @@ function prepare(db: Database.Database) {
       'INSERT INTO devices(id, class, data, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET class = excluded.class, data = excluded.data, updated_at = excluded.updated_at',
     ),
     loadDevices: db.prepare('SELECT * FROM devices ORDER BY id'),
+  };
+}
+
+interface HoldRow {
+  id: string;
+  order_id: string;
+  type: HoldRecord['type'];
+  status: HoldStatus;
+  reason: string;
+  source: string;
+  score: number | null;
+  created_at: number;
+  resolved_at: number | null;
+  resolved_by: string | null;
+  note: string | null;
+}
+
+function toHold(r: HoldRow): HoldRecord {
+  return {
+    id: r.id,
+    orderId: r.order_id,
+    type: r.type,
+    status: r.status,
+    reason: r.reason,
+    source: r.source,
+    score: r.score ?? undefined,
+    createdAt: r.created_at,
+    resolvedAt: r.resolved_at ?? undefined,
+    resolvedBy: r.resolved_by ?? undefined,
+    note: r.note ?? undefined,
   };
 }

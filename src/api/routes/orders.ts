@@ -80,7 +80,7 @@ export function orderRoutes(deps: OrderRouteDeps): FastifyPluginAsyncTypebox {
     app.get('/orders/:id', { config: ORDER_READERS, schema: { summary: 'One order with its lines', tags: ['orders'], params: OrderId } }, async (request) => {
       const order = deps.store.getOrder(request.params.id);
       if (!order) throw new PickwireError('PW_ERR_NOT_FOUND', `no order ${request.params.id}`);
-      return orderView(order, deps.store.linesOf(order.id));
+      return orderView(order, deps.store.linesOf(order.id), deps.store.holdsOf(order.id));
     });
 
     app.get(
