@@ -121,32 +121,14 @@ export class InventoryService {
       throw new PickwireError('PW_ERR_VALIDATION', 'quantity must be a positive integer', { details: [{ path: '/quantity', problem: 'must be an integer > 0' }] });
     }
     const { site, location } = this.resolve(input);
-    const { store, clock } = this.ctx;
-    runInTransaction(store, (after) => {
-      const before = store.stockAt(site, location.id, input.sku);
-      if (before) store.adjustStock(site, location.id, input.sku, { onHand: input.quantity });
-      else store.insertStock({ site, location: location.id, sku: input.sku, zone: location.zone, onHand: input.quantity, reserved: 0, safetyStock: 0 });
-      const position = this.mustGet(site, location.id, input.sku);
-      store.appendEvent({
-        type: 'stock.received',
-        aggregateType: 'stock',
-        aggregateId: `${site}/${location.id}/${input.sku}`,
-        orderId: undefined,
-        actor,
-        at: clock.now(),
-        data: {
-          sku: input.sku,
-          site,
-          location: location.id,
-          quantity: input.quantity,
-          reason: input.reason,
-          reference: input.reference ?? null,
-          positionCreated: before === undefined,
-          ...figures(position),
-        },
-      });
-      this.announce(position, after);
-    });
+    const { store } = this.ctx;
+    runInTransaction(store, (after) =>
+      this.changeOnHand({ site, location, sku: input.sku }, input.quantity, 'stock.received', actor, after, {
+        quantity: input.quantity,
+        reason: input.reason,
+        reference: input.reference ?? null,
+      }),
+    );
     const resourced = this.resourceBackorders(input.sku);
     return { position: stockView(this.mustGet(site, location.id, input.sku)), resourced };
   }
@@ -160,12 +142,11 @@ export class InventoryService {
       throw new PickwireError('PW_ERR_VALIDATION', 'delta must be a non-zero integer', { details: [{ path: '/delta', problem: 'must be a non-zero integer' }] });
     }
     const { site, location } = this.resolve(input);
-    const { store, clock } = this.ctx;
+    const { store } = this.ctx;
     runInTransaction(store, (after) => {
       const before = store.stockAt(site, location.id, input.sku);
-      const onHandBefore = before?.onHand ?? 0;
       const reserved = before?.reserved ?? 0;
-      const onHand = onHandBefore + input.delta;
+      const onHand = (before?.onHand ?? 0) + input.delta;
       if (onHand < reserved) {
         const problem = `on hand would become ${onHand}, below the ${reserved} reserved for open lines`;
         throw new PickwireError(
@@ -174,32 +155,45 @@ export class InventoryService {
           { details: [{ path: '/delta', problem }] },
         );
       }
-      if (before) store.adjustStock(site, location.id, input.sku, { onHand: input.delta });
-      else store.insertStock({ site, location: location.id, sku: input.sku, zone: location.zone, onHand, reserved: 0, safetyStock: 0 });
-      const position = this.mustGet(site, location.id, input.sku);
-      store.appendEvent({
-        type: 'stock.adjusted',
-        aggregateType: 'stock',
-        aggregateId: `${site}/${location.id}/${input.sku}`,
-        orderId: undefined,
-        actor,
-        at: clock.now(),
-        data: {
-          sku: input.sku,
-          site,
-          location: location.id,
-          delta: input.delta,
-          reason: input.reason,
-          note: input.note ?? null,
-          onHandBefore,
-          positionCreated: before === undefined,
-          ...figures(position),
-        },
+      this.changeOnHand({ site, location, sku: input.sku }, input.delta, 'stock.adjusted', actor, after, {
+        delta: input.delta,
+        reason: input.reason,
+        note: input.note ?? null,
+        onHandBefore: before?.onHand ?? 0,
       });
-      this.announce(position, after);
     });
     const resourced = input.delta > 0 ? this.resourceBackorders(input.sku) : [];
     return { position: stockView(this.mustGet(site, location.id, input.sku)), resourced };
+  }
+
+  /**
+   * Moves on hand by `delta` at one position (creating it, with the layout's zone, when the SKU
+   * has none there yet) and journals the change with the resulting figures.
+   */
+  private changeOnHand(
+    at: { site: string; location: StorageLocation; sku: string },
+    delta: number,
+    type: 'stock.received' | 'stock.adjusted',
+    actor: string | undefined,
+    after: AfterCommit,
+    data: Record<string, unknown>,
+  ): void {
+    const { store, clock } = this.ctx;
+    const { site, location, sku } = at;
+    const before = store.stockAt(site, location.id, sku);
+    if (before) store.adjustStock(site, location.id, sku, { onHand: delta });
+    else store.insertStock({ site, location: location.id, sku, zone: location.zone, onHand: delta, reserved: 0, safetyStock: 0 });
+    const position = this.mustGet(site, location.id, sku);
+    store.appendEvent({
+      type,
+      aggregateType: 'stock',
+      aggregateId: `${site}/${location.id}/${sku}`,
+      orderId: undefined,
+      actor,
+      at: clock.now(),
+      data: { sku, site, location: location.id, ...data, positionCreated: before === undefined, ...figures(position) },
+    });
+    this.announce(position, after);
   }
 
   /**
