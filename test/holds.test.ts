@@ -75,6 +75,8 @@ describe('risk score and holds', () => {
     expect(h.core.store.tasksOfLine(order.lines[0]!.id)).toEqual([]);
 
     expect((await getOrder(order.id)).holds).toEqual([hold]);
+    const listed = (await (await h.api(`/api/v1/orders?customer=${encodeURIComponent(`holds-cust-${customerSeq - 1}`)}`)).json()) as { items: OrderBody[] };
+    expect(listed.items.find((o) => o.id === order.id)?.holds).toEqual([hold]);
     const list = await h.api('/api/v1/holds?status=open', { token: VIEWER_TOKEN });
     expect(list.status).toBe(200);
     expect(((await list.json()) as { items: HoldBody[] }).items.map((x) => x.id)).toContain(hold.id);

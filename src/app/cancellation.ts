@@ -87,7 +87,7 @@ export class CancellationService {
         });
       }
       const open = targets.filter((l) => l.state !== 'CANCELED');
-      if (open.length === 0) return orderView(order, lines);
+      if (open.length === 0) return orderView(order, lines, store.holdsOf(orderId));
       const now = clock.now();
 
       // The header goes first when no line will be left: once every line is CANCELED the line
@@ -121,7 +121,7 @@ export class CancellationService {
       this.lines.refreshOrder(orderId, after);
       after(() => this.ctx.logger.info({ orderId, lines: open.map((l) => l.id), reason, actor }, 'canceled'));
       const stored = store.getOrder(orderId) ?? order;
-      return orderView(stored, store.linesOf(orderId));
+      return orderView(stored, store.linesOf(orderId), store.holdsOf(orderId));
     });
     if (queued) this.hooks.onCommandsQueued();
     this.hooks.onTasksFreed();

@@ -71,7 +71,7 @@ export function orderRoutes(deps: OrderRouteDeps): FastifyPluginAsyncTypebox {
         for (const l of lines) byOrder.set(l.orderId, [...(byOrder.get(l.orderId) ?? []), l]);
         const last = page.at(-1);
         return {
-          items: page.map((o) => orderView(o, byOrder.get(o.id) ?? [])),
+          items: page.map((o) => orderView(o, byOrder.get(o.id) ?? [], deps.store.holdsOf(o.id))),
           nextCursor: orders.length > q.limit && last ? encodeCursor(last.createdAt, last.id) : null,
         };
       },
