@@ -1,3 +1,4 @@
+import { testOrder } from './test-orders.js';
 import { describe, expect, it } from 'vitest';
 import { VDA_VERSION, decodeVda, encodeVda, vdaTopic, type VdaAction, type VdaOrder, type VdaState } from '../protocols/index.js';
 import { SimulatedAmr } from './amr.js';
@@ -12,17 +13,7 @@ if (spec === undefined) throw new Error('demo layout has no AMR');
 const addr = { interfaceName: 'uagv', manufacturer: spec.manufacturer, serialNumber: spec.serialNumber };
 
 function order(orderId: string, nodeIds: string[], actions: Record<string, VdaAction[]> = {}): VdaOrder {
-  return {
-    headerId: 1,
-    timestamp: new Date(0).toISOString(),
-    version: VDA_VERSION,
-    manufacturer: addr.manufacturer,
-    serialNumber: addr.serialNumber,
-    orderId,
-    orderUpdateId: 0,
-    nodes: nodeIds.map((nodeId, i) => ({ nodeId, sequenceId: 2 * i, released: true, actions: actions[nodeId] ?? [] })),
-    edges: nodeIds.slice(1).map((to, i) => ({ edgeId: `e${i}`, sequenceId: 2 * i + 1, released: true, startNodeId: nodeIds[i] ?? '', endNodeId: to, actions: [] })),
-  };
+  return testOrder(addr, orderId, nodeIds, actions);
 }
 
 async function setup(): Promise<{ amr: SimulatedAmr; link: LoopbackLink; clock: ManualClock; states: () => VdaState[] }> {

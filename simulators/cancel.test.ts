@@ -3,6 +3,7 @@
  * (reported FAILED `canceled`), and a VDA `cancelOrder` leaves the vehicle idle and free for the
  * next order.
  */
+import { testOrder } from './test-orders.js';
 import { describe, expect, it } from 'vitest';
 import { VDA_VERSION, WCS_VERSION, decodeVda, decodeWcs, encodeVda, encodeWcs, vdaTopic, wcsTopic, type VdaAction, type VdaOrder, type WcsJobState } from '../protocols/index.js';
 import { SimulatedAmr } from './amr.js';
@@ -107,17 +108,8 @@ describe('VDA cancelOrder in the simulated AMR', () => {
   const spec = layout.devices.amrs[0];
   if (spec === undefined) throw new Error('demo layout has no AMR');
   const addr = { interfaceName: 'uagv', manufacturer: spec.manufacturer, serialNumber: spec.serialNumber };
-  const order = (orderId: string, nodeIds: string[], actions: Record<string, VdaAction[]>): VdaOrder => ({
-    headerId: 1,
-    timestamp: new Date(0).toISOString(),
-    version: VDA_VERSION,
-    manufacturer: addr.manufacturer,
-    serialNumber: addr.serialNumber,
-    orderId,
-    orderUpdateId: 0,
-    nodes: nodeIds.map((nodeId, i) => ({ nodeId, sequenceId: 2 * i, released: true, actions: actions[nodeId] ?? [] })),
-    edges: nodeIds.slice(1).map((to, i) => ({ edgeId: `e${i}`, sequenceId: 2 * i + 1, released: true, startNodeId: nodeIds[i] ?? '', endNodeId: to, actions: [] })),
-  });
+  const order = (orderId: string, nodeIds: string[], actions: Record<string, VdaAction[]>): VdaOrder => testOrder(addr, orderId, nodeIds, actions);
+
 
   it('fails the actions it did not reach, becomes idle and takes the next order', async () => {
     const clock = new ManualClock(Date.UTC(2025, 0, 1));

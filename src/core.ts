@@ -35,6 +35,7 @@ import { TelemetryRecorder } from './app/telemetry-recorder.js';
 import { InfluxSink } from './adapters/telemetry/influx-sink.js';
 import { MemorySink } from './adapters/telemetry/memory-sink.js';
 import type { Config } from './config.js';
+import { buildInstantActions } from './domain/commands.js';
 import { RouteGraph } from './domain/route-graph.js';
 import type { SiteLayout } from './domain/site-layout.js';
 import { createLogger, rateLimitedLog } from './logger.js';
@@ -148,14 +149,11 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
     const now = clock.now();
     if (!view.serialNumber || !view.manufacturer || now - (stateRequested.get(view.id) ?? 0) < 5000) return;
     stateRequested.set(view.id, now);
-    const msg = {
-      headerId: store.nextId(`vda:${view.serialNumber}:instantActions`),
-      timestamp: new Date(now).toISOString(),
-      version: '2.0.0',
-      manufacturer: view.manufacturer,
-      serialNumber: view.serialNumber,
-      actions: [{ actionId: `stateRequest-${now}`, actionType: 'stateRequest', blockingType: 'NONE' as const }],
-    };
+    const msg = buildInstantActions(
+      { headerId: store.nextId(`vda:${view.serialNumber}:instantActions`), timestamp: new Date(now).toISOString() },
+      { manufacturer: view.manufacturer, serialNumber: view.serialNumber },
+      [{ actionId: `stateRequest-${now}`, actionType: 'stateRequest', blockingType: 'NONE' }],
+    );
     const topic = vdaTopic({ interfaceName: config.mqttInterface, manufacturer: view.manufacturer, serialNumber: view.serialNumber }, 'instantActions');
     transport.publish(topic, encodeVda('instantActions', msg), { qos: 1 }).catch((err: unknown) => log.warn({ err, device: view.id }, 'stateRequest failed'));
   };

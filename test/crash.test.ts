@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { orderBody, waitFor } from './support/harness.js';
 import { listAllOrders, listStock, prng, reservationMismatches, sumOf, type OrderView } from './support/orders.js';
-import { killAllStarted, startPickwire, type Banner, type PickwireProcess } from './support/process.js';
+import { type Banner, killAllStarted, pickwireEnv, type PickwireProcess, startPickwire } from './support/process.js';
 
 const TOKEN = 'crash-test-admin-token-0123456789';
 const ORDERS = 400;
@@ -28,17 +28,7 @@ const KILL_AFTER = 150;
 const PICKED_OR_LATER = new Set(['PICKED', 'PACKED', 'SHIPPED', 'DELIVERED']);
 
 function envFor(dataDir: string, simulate: boolean): Record<string, string> {
-  return {
-    PICKWIRE_HTTP_PORT: '0',
-    PICKWIRE_HTTP_HOST: '127.0.0.1',
-    PICKWIRE_MQTT_PORT: '0',
-    PICKWIRE_MQTT_HOST: '127.0.0.1',
-    PICKWIRE_DATA_DIR: dataDir,
-    PICKWIRE_TOKENS: `admin:admin:${TOKEN}`,
-    PICKWIRE_SIMULATE: String(simulate),
-    PICKWIRE_LOG_LEVEL: 'warn',
-    PICKWIRE_ORDER_FEED_RATE: '0',
-  };
+  return pickwireEnv({ dataDir, adminToken: TOKEN, simulate });
 }
 
 function call(b: Banner, path: string, init: RequestInit = {}): Promise<Response> {

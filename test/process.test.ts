@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { orderBody, waitFor } from './support/harness.js';
-import { childrenOf, isAlive, killAllStarted, startPickwire, type Banner, type PickwireProcess } from './support/process.js';
+import { type Banner, childrenOf, isAlive, killAllStarted, pickwireEnv, type PickwireProcess, startPickwire } from './support/process.js';
 
 const TOKEN = 'process-test-admin-token-0123456789';
 const SITE = 'demo';
@@ -35,19 +35,7 @@ interface OrderView {
 }
 
 function envFor(dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    PICKWIRE_HTTP_PORT: '0',
-    PICKWIRE_HTTP_HOST: '127.0.0.1',
-    PICKWIRE_MQTT_PORT: '0',
-    PICKWIRE_MQTT_HOST: '127.0.0.1',
-    PICKWIRE_DATA_DIR: dataDir,
-    PICKWIRE_TOKENS: `admin:admin:${TOKEN}`,
-    PICKWIRE_SIMULATE: 'true',
-    PICKWIRE_LOG_LEVEL: 'warn',
-    // No simulated order feed: only the test's order competes for the robots, so timing is stable.
-    PICKWIRE_ORDER_FEED_RATE: '0',
-    ...extra,
-  };
+  return pickwireEnv({ dataDir, adminToken: TOKEN, simulate: true, extra });
 }
 
 function api(b: Banner, path: string, init: RequestInit = {}): Promise<Response> {

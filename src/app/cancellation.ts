@@ -16,15 +16,14 @@
  * re-sending it: a vehicle or device that missed it must not start it after the cancel.
  */
 import {
-  VDA_VERSION,
   WCS_VERSION,
   encodeVda,
   encodeWcs,
   vdaTopic,
   wcsTopic,
-  type VdaInstantActions,
   type WcsInstantActions,
 } from '../../protocols/index.js';
+import { buildInstantActions } from '../domain/commands.js';
 import { currentPlan, stepsToAbort } from '../domain/execution-plan.js';
 import { LINE_SHIPPED_OR_LATER } from '../domain/line-machine.js';
 import { applyEvent } from '../domain/machine-runner.js';
@@ -177,14 +176,11 @@ export class CancellationService {
       this.ctx.logger.warn({ task: task.id, deviceId }, 'cancel: vehicle has no known manufacturer; no cancelOrder sent');
       return undefined;
     }
-    const msg: VdaInstantActions = {
-      headerId: store.nextId(`vda:${serialNumber}:instantActions`),
-      timestamp: new Date(now).toISOString(),
-      version: VDA_VERSION,
-      manufacturer,
-      serialNumber,
-      actions: [{ actionId: `${task.id}-cancel`, actionType: 'cancelOrder', blockingType: 'HARD' }],
-    };
+    const msg = buildInstantActions(
+      { headerId: store.nextId(`vda:${serialNumber}:instantActions`), timestamp: new Date(now).toISOString() },
+      { manufacturer, serialNumber },
+      [{ actionId: `${task.id}-cancel`, actionType: 'cancelOrder', blockingType: 'HARD' }],
+    );
     store.enqueue({
       topic: vdaTopic({ interfaceName: this.opts.interfaceName, manufacturer, serialNumber }, 'instantActions'),
       payload: Buffer.from(encodeVda('instantActions', msg)),

@@ -2,7 +2,7 @@
  * Builds the protocol messages a task becomes: a VDA 5050 order for an AMR trip, a wcs/v1 job
  * for AS/RS, conveyor and arm steps. Pure; header ids and timestamps are passed in.
  */
-import type { VdaAction, VdaEdge, VdaNode, VdaOrder, WcsAction, WcsJob } from '../../protocols/index.js';
+import type { VdaAction, VdaEdge, VdaInstantActions, VdaNode, VdaOrder, WcsAction, WcsJob } from '../../protocols/index.js';
 import { VDA_VERSION, WCS_VERSION } from '../../protocols/index.js';
 import type { RouteGraph, Route } from './route-graph.js';
 import type { TaskRecord } from './records.js';
@@ -99,6 +99,11 @@ export function buildTripOrder(opts: {
     nodes,
     edges,
   };
+}
+
+/** Instant actions for one vehicle (stateRequest, cancelOrder, ...). */
+export function buildInstantActions(header: Header, vehicle: VehicleRef, actions: VdaAction[]): VdaInstantActions {
+  return { headerId: header.headerId, timestamp: header.timestamp, version: VDA_VERSION, manufacturer: vehicle.manufacturer, serialNumber: vehicle.serialNumber, actions };
 }
 
 /** The wcs/v1 job of one AS/RS, conveyor or arm step: one action, named for the step. */

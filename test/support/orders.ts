@@ -4,26 +4,12 @@
  * harness and against a spawned process alike.
  */
 
+import type { LineView, OrderView } from '../../src/app/queries.js';
+
 export type Get = (path: string) => Promise<Response>;
 
-export interface LineView {
-  id: string;
-  sku: string;
-  quantity: number;
-  picked: number;
-  state: string;
-  site: string | null;
-  location: string | null;
-  zone: string | null;
-}
-
-export interface OrderView {
-  id: string;
-  externalId: string | null;
-  status: string;
-  fulfilment: string;
-  lines: LineView[];
-}
+// The API's own response shapes (src/app/queries.ts): the tests read what the core serves.
+export type { LineView, OrderView } from '../../src/app/queries.js';
 
 export interface StockView {
   site: string;

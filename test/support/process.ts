@@ -39,6 +39,25 @@ export interface PickwireProcess {
 
 const live = new Set<PickwireProcess>();
 
+/**
+ * The environment of a test process: loopback on free ports, its own data dir, one admin token,
+ * and no simulated order feed, so only the test's own orders compete for the robots.
+ */
+export function pickwireEnv(opts: { dataDir: string; adminToken: string; simulate: boolean; extra?: Record<string, string> }): Record<string, string> {
+  return {
+    PICKWIRE_HTTP_PORT: '0',
+    PICKWIRE_HTTP_HOST: '127.0.0.1',
+    PICKWIRE_MQTT_PORT: '0',
+    PICKWIRE_MQTT_HOST: '127.0.0.1',
+    PICKWIRE_DATA_DIR: opts.dataDir,
+    PICKWIRE_TOKENS: `admin:admin:${opts.adminToken}`,
+    PICKWIRE_SIMULATE: String(opts.simulate),
+    PICKWIRE_LOG_LEVEL: 'warn',
+    PICKWIRE_ORDER_FEED_RATE: '0',
+    ...opts.extra,
+  };
+}
+
 export function startPickwire(opts: { env: Record<string, string>; args?: string[] }): PickwireProcess {
   // Only what the process needs from the parent's environment; nothing PICKWIRE_* leaks in.
   const base: Record<string, string> = {};
