@@ -108,3 +108,11 @@ export function parseWcsTopic(topic: string): (WcsAddress & { topic: WcsTopicNam
 export function coreStateTopic(site: string): string {
   return `${WCS_ROOT}/${WCS_MAJOR}/${level(site, 'site')}/core/state`;
 }
+
+/**
+ * Where a core hands order lines to another site of the network (JSON, QoS 1): the site's own
+ * core or partner system subscribes here. See src/app/line-service.ts for the message.
+ */
+export function siteHandoverTopic(site: string): string {
+  return `${WCS_ROOT}/${WCS_MAJOR}/${level(site, 'site')}/core/handover`;
+}

@@ -105,6 +105,27 @@ export const ConfigSchema = Type.Object(
       default: 70,
       description: 'Risk score at or over which intake places a fraud hold on an order (see src/domain/risk.ts for the rules and their points).',
     }),
+    maxLineQuantity: Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000,
+      default: 10_000,
+      description: 'Most units of one SKU one order may ask for (after merging duplicate lines); more is a 400 naming the line.',
+    }),
+    releaseWindow: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      default: 200,
+      description: "Order lines this site's floor may have released (tasks planned) or in picking at once; the rest wait SOURCED, most urgent first.",
+    }),
+    sourcingWeightCost: Type.Number({ minimum: 0, default: 1, description: 'Sourcing: weight of cost (handling plus carriage) when scoring candidate sites.' }),
+    sourcingWeightDistance: Type.Number({ minimum: 0, default: 1, description: 'Sourcing: weight of distance from site to customer.' }),
+    sourcingWeightTime: Type.Number({ minimum: 0, default: 1, description: 'Sourcing: weight of the promised delivery time.' }),
+    sourcingWeightCo2: Type.Number({ minimum: 0, default: 0.5, description: 'Sourcing: weight of CO2 emitted by the shipments.' }),
+    minShipmentValue: Type.Number({
+      minimum: 0,
+      default: 25,
+      description: 'Sourcing never splits an order into a shipment worth less than this (unit prices from the site layout); such lines wait to ship together.',
+    }),
     orderFeedRate: Type.Optional(
       Type.Number({
         minimum: 0,

@@ -24,6 +24,8 @@ import { createLocalNotifier } from './api/stream.js';
 import type { AppContext } from './app/context.js';
 import { DeviceRegistry, type DeviceView } from './app/device-registry.js';
 import { Dispatcher } from './app/dispatcher.js';
+import { ReleasePlanner } from './app/release-planner.js';
+import { SourcingService } from './app/sourcing-service.js';
 import { Ingest } from './app/ingest.js';
 import { OrderIntake } from './app/intake.js';
 import { InventoryService } from './app/inventory-service.js';
@@ -135,12 +137,17 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   const publisher = new OutboxPublisher(store, transport, clock, logger.child({ component: 'outbox' }), metrics, { resendAfterMs: 3000, batchSize: 200 });
   // The line service kicks the dispatcher, which needs the line service: tie the knot lazily.
   const kickDispatch = (): void => dispatcher.kick();
-  const lines = new LineService(ctx, kickDispatch);
-  const dispatcher = new Dispatcher(ctx, registry, lines, { interfaceName: config.mqttInterface, jobExpirySeconds: 60 }, () => publisher.kick());
+  const sourcing = new SourcingService(ctx, {
+    weights: { cost: config.sourcingWeightCost, distance: config.sourcingWeightDistance, time: config.sourcingWeightTime, co2: config.sourcingWeightCo2 },
+    minShipmentValue: config.minShipmentValue,
+  });
+  const lines = new LineService(ctx, sourcing, kickDispatch);
+  const releasePlanner = new ReleasePlanner(ctx, lines, { window: config.releaseWindow });
+  const dispatcher = new Dispatcher(ctx, registry, lines, { interfaceName: config.mqttInterface, jobExpirySeconds: 60 }, () => publisher.kick(), releasePlanner);
   const progress = new TaskProgressService(ctx, registry, lines, kickDispatch);
-  const intake = new OrderIntake(ctx, lines, { maxLineQuantity: 10_000, risk: { ...DEFAULT_RISK_CONFIG, threshold: config.riskHoldThreshold } });
+  const intake = new OrderIntake(ctx, lines, sourcing, { maxLineQuantity: config.maxLineQuantity, risk: { ...DEFAULT_RISK_CONFIG, threshold: config.riskHoldThreshold } });
   const cancellation = new CancellationService(ctx, registry, lines, { interfaceName: config.mqttInterface }, { onCommandsQueued: () => publisher.kick(), onTasksFreed: kickDispatch });
-  const inventory = new InventoryService(ctx, lines);
+  const inventory = new InventoryService(ctx, lines, sourcing);
   const holds = new HoldsService(ctx, lines, cancellation);
 
   const stateRequested = new Map<string, number>();

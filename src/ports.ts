@@ -86,6 +86,8 @@ export interface Store {
   countSkus(): number;
 
   insertStock(p: StockPosition): void;
+  /** Units reserved per site: what each site still has to ship, for sourcing's capacity arithmetic. */
+  reservedBySite(): Map<string, number>;
   stockOf(sku: string): StockPosition[];
   stockAt(site: string, location: string, sku: string): StockPosition | undefined;
   listStock(q: { sku?: string; site?: string; limit: number; after?: string }): StockPosition[];
@@ -119,6 +121,13 @@ export interface Store {
   countLinesByState(): Record<string, number>;
   /** BACKORDERED lines of one SKU, earliest promise date first, then oldest order, then line number. */
   backorderedLines(sku: string): LineRecord[];
+  /** Lines of `site` the floor is working on (RELEASED or PICKING): the release window's fill. */
+  countActiveLines(site: string): number;
+  /**
+   * SOURCED lines of orders without an open hold, at `site` (or at any other site with
+   * `otherThan`), highest priority first, then earliest promised, then oldest.
+   */
+  releasableLines(q: { site: string; otherThan?: boolean; limit: number }): LineRecord[];
 
   insertTask(t: TaskRecord): void;
   updateTask(id: string, patch: Partial<Pick<TaskRecord, 'state' | 'deviceId' | 'progress' | 'attempts' | 'updatedAt' | 'plan'>>): void;

@@ -92,7 +92,8 @@ describe('cancellation over MQTT with the simulated site', () => {
     outOfService([...amrIds(), ...fixedIds()], true);
     try {
       const order = await place([{ sku: amrSku, quantity: 3 }, { sku: asrsSku, quantity: 2 }]);
-      expect(order.lines.map((l) => l.state)).toEqual(['RELEASED', 'RELEASED']);
+      expect(order.lines.map((l) => l.state)).toEqual(['SOURCED', 'SOURCED']);
+      await waitFor('both lines released', () => (order.lines.every((l) => tasksOf(l.id).length > 0) ? true : undefined), 10_000);
       expect(stock(amrSku).atp).toBe(before.amr.atp - 3);
       expect(stock(asrsSku).atp).toBe(before.asrs.atp - 2);
       const planned = order.lines.flatMap((l) => tasksOf(l.id));

@@ -4,7 +4,7 @@
  * low so that one suspicious basket (many units of the priciest SKU, first order) is held.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHANNEL_TOKEN, VIEWER_TOKEN, orderBody, startHarness, type Harness } from './support/harness.js';
+import { CHANNEL_TOKEN, VIEWER_TOKEN, orderBody, startHarness, waitFor, type Harness } from './support/harness.js';
 
 interface HoldBody {
   id: string;
@@ -58,7 +58,8 @@ describe('risk score and holds', () => {
   it('an ordinary order is not held and its lines are released', async () => {
     const order = await place([{ sku: cheap.sku, quantity: 1 }]);
     expect(order.holds).toEqual([]);
-    expect(order.lines.map((l) => l.state)).toEqual(['RELEASED']);
+    expect(order.lines.map((l) => l.state)).toEqual(['SOURCED']);
+    await waitFor('the release pass', async () => ((await getOrder(order.id)).lines[0]?.state === 'RELEASED' ? true : undefined), 10_000);
   });
 
   it('a suspicious order gets an open fraud hold: lines sourced (stock reserved), not released; GET /holds lists it', async () => {

@@ -1,9 +1,10 @@
 /**
  * Receipts, adjustments, backorders sourced on receipt, and available-to-promise, over real HTTP
  * and SQLite. No devices are attached: released lines stay RELEASED, which is all we look at.
+ * Lines are SOURCED at intake and released to the floor by the release pass right after.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHANNEL_TOKEN, VIEWER_TOKEN, orderBody, startHarness, type Harness } from './support/harness.js';
+import { CHANNEL_TOKEN, VIEWER_TOKEN, orderBody, startHarness, waitFor, type Harness } from './support/harness.js';
 
 interface ErrorResponse {
   error: { code: string; message: string; details?: { path: string; problem: string }[] };
@@ -19,7 +20,7 @@ interface Position {
   atp: number;
 }
 interface StockChange extends Position {
-  resourced: { lineId: string; orderId: string; quantity: number; state: string; location: string | null }[];
+  resourced: { lineId: string; orderId: string; quantity: number; state: string; site: string | null; location: string | null }[];
 }
 interface OrderView {
   id: string;
@@ -88,7 +89,7 @@ describe('inventory: receipts, adjustments, backorders and availability', () => 
   it('refuses an adjustment below reserved with 409 and changes nothing; a valid one is journaled', async () => {
     const p = take();
     const o = await order(p.sku, 5);
-    expect(o.lines[0]?.state).toBe('RELEASED');
+    expect(o.lines[0]?.state).toBe('SOURCED');
     const before = await position(p.sku, p.location);
     expect(before).toMatchObject({ onHand: p.onHand, reserved: 5 });
     const events = journal(p.sku, p.location).length;
@@ -161,11 +162,16 @@ describe('inventory: receipts, adjustments, backorders and availability', () => 
     const r = await post('/inventory/receipts', { location: p.location, sku: p.sku, quantity: 4, reason: 'purchase-order' });
     expect(r.status).toBe(201);
     const body = (await r.json()) as StockChange;
-    expect(body.resourced).toEqual([{ lineId: o.lines[0]?.id, orderId: o.id, quantity: p.onHand + 4, state: 'RELEASED', location: p.location }]);
+    expect(body.resourced).toEqual([{ lineId: o.lines[0]?.id, orderId: o.id, quantity: p.onHand + 4, state: 'SOURCED', site, location: p.location }]);
     expect(body).toMatchObject({ onHand: p.onHand + 4, reserved: p.onHand + 4, atp: 0 });
 
-    const after = await getOrder(o.id);
-    expect(after.lines[0]).toMatchObject({ state: 'RELEASED', location: p.location, promiseDate: null });
+    // Sourced again, the line goes to the floor with the next release pass; its promise is now a shipment's.
+    const after = await waitFor('the line released', async () => {
+      const v = await getOrder(o.id);
+      return v.lines[0]?.state === 'RELEASED' ? v : undefined;
+    });
+    expect(after.lines[0]).toMatchObject({ location: p.location });
+    expect(Date.parse(after.lines[0]!.promiseDate!)).toBeLessThan(Date.parse(o.lines[0]!.promiseDate!));
     const timeline = ((await (await h.api(`/api/v1/orders/${o.id}/timeline`)).json()) as { events: { type: string }[] }).events.map((e) => e.type);
     expect(timeline).toEqual(expect.arrayContaining(['line.backordered', 'stock.reserved', 'line.sourced', 'line.released']));
   });
@@ -179,7 +185,7 @@ describe('inventory: receipts, adjustments, backorders and availability', () => 
     const r = await post('/inventory/receipts', { location: p.location, sku: p.sku, quantity: 1, reason: 'purchase-order' });
     const body = (await r.json()) as StockChange;
     expect(body.resourced.map((l) => l.orderId)).toEqual([older.id]);
-    expect((await getOrder(older.id)).lines[0]?.state).toBe('RELEASED');
+    expect(['SOURCED', 'RELEASED']).toContain((await getOrder(older.id)).lines[0]?.state);
     expect((await getOrder(newer.id)).lines[0]?.state).toBe('BACKORDERED');
 
     // Not enough for the newer one yet: it stays backordered and nothing is reserved for it.
@@ -190,7 +196,7 @@ describe('inventory: receipts, adjustments, backorders and availability', () => 
     const found = (await (await post('/inventory/adjustments', { location: p.location, sku: p.sku, delta: 1, reason: 'found' })).json()) as StockChange;
     expect(found.resourced.map((l) => l.orderId)).toEqual([newer.id]);
     expect(found).toMatchObject({ onHand: 2 * (p.onHand + 1), reserved: 2 * (p.onHand + 1), atp: 0 });
-    expect((await getOrder(newer.id)).lines[0]?.state).toBe('RELEASED');
+    expect(['SOURCED', 'RELEASED']).toContain((await getOrder(newer.id)).lines[0]?.state);
   });
 
   it('answers availability per site with ATP and the earliest promise date', async () => {
@@ -201,23 +207,25 @@ describe('inventory: receipts, adjustments, backorders and availability', () => 
       sku: string;
       quantity: number;
       postalCode: string;
-      sites: { site: string; atp: number; maxFillable: number; canFill: boolean; promiseDate: string; promise: string }[];
+      sites: { site: string; home: boolean; atp: number; maxFillable: number; canFill: boolean; promise: string; shipsAt: string; promiseDate: string; carrier: string }[];
       earliest: { site: string; promiseDate: string; promise: string };
-      cutoff: { localTime: string };
     };
-    expect(a).toMatchObject({ sku: p.sku, quantity: 2, postalCode: '44135', cutoff: { localTime: '14:00' } });
+    // The demo layout describes no network: this site alone, with the default road carrier.
+    expect(a).toMatchObject({ sku: p.sku, quantity: 2, postalCode: '44135' });
     expect(a.sites).toHaveLength(1);
-    expect(a.sites[0]).toMatchObject({ site, atp: p.onHand, maxFillable: p.onHand, canFill: true });
-    expect(['same-day', 'next-day']).toContain(a.earliest.promise);
-    expect(a.earliest.promiseDate).toMatch(/^\d{4}-\d{2}-\d{2}$/);
-    const days = (Date.parse(a.earliest.promiseDate) - Date.parse(new Date().toISOString().slice(0, 10))) / 86_400_000;
-    expect(days).toBeGreaterThanOrEqual(-1);
-    expect(days).toBeLessThanOrEqual(2);
+    expect(a.sites[0]).toMatchObject({ site, home: true, atp: p.onHand, maxFillable: p.onHand, canFill: true, promise: 'in-stock', carrier: 'road' });
+    expect(a.earliest).toMatchObject({ site, promise: 'in-stock', promiseDate: a.sites[0]!.promiseDate });
+    // Ships at the next 16:00 cut-off (UTC), arrives a day or more later.
+    const ships = Date.parse(a.sites[0]!.shipsAt);
+    expect(new Date(ships).toISOString().slice(11, 16)).toBe('16:00');
+    expect(ships - Date.now()).toBeLessThanOrEqual(86_400_000);
+    expect(Date.parse(a.earliest.promiseDate) - ships).toBeGreaterThanOrEqual(86_400_000);
 
     const short = (await (await h.api(`/api/v1/availability?sku=${p.sku}&quantity=${p.onHand + 1}`, { token: VIEWER_TOKEN })).json()) as typeof a;
     expect(short.sites[0]).toMatchObject({ canFill: false, promise: 'backorder' });
     expect(short.postalCode).toBeNull();
-    expect(Date.parse(short.earliest.promiseDate)).toBeGreaterThan(Date.parse(a.earliest.promiseDate));
+    // Short: after the 7-day default replenishment lead time.
+    expect(Date.parse(short.earliest.promiseDate) - Date.now()).toBeGreaterThan(7 * 86_400_000);
 
     const unknown = await h.api('/api/v1/availability?sku=NO-SUCH-SKU&quantity=1');
     expect(unknown.status).toBe(422);

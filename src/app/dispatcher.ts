@@ -10,6 +10,7 @@ import type { TaskRecord } from '../domain/records.js';
 import type { AppContext } from './context.js';
 import type { DeviceRegistry, DeviceView } from './device-registry.js';
 import type { LineService } from './line-service.js';
+import type { ReleasePlanner } from './release-planner.js';
 import { runInTransaction } from './unit-of-work.js';
 import { correlationOf } from './correlation.js';
 
@@ -35,6 +36,7 @@ export class Dispatcher {
     private readonly lines: LineService,
     private readonly opts: DispatcherOptions,
     private readonly onCommandsQueued: () => void,
+    private readonly release?: ReleasePlanner,
   ) {}
 
   /** Asks for a dispatch pass soon; many kicks in one tick make one pass. */
@@ -61,10 +63,12 @@ export class Dispatcher {
     this.stopped = true;
   }
 
-  /** One pass over the waiting tasks; returns how many were dispatched. */
+  /** One pass: release what the window allows, then dispatch waiting tasks; returns how many were dispatched. */
   runOnce(): number {
+    const released = this.release?.runOnce() ?? 0;
     const dispatched = this.dispatchTrips() + this.dispatchSteps();
-    if (dispatched > 0) this.onCommandsQueued();
+    // Hand-overs to other sites are outbox messages too.
+    if (dispatched > 0 || released > 0) this.onCommandsQueued();
     return dispatched;
   }
 

@@ -8,13 +8,20 @@ import { orderMachine } from '../domain/order-machine.js';
 import { lineMachine } from '../domain/line-machine.js';
 import { applyEvent, startMachine } from '../domain/machine-runner.js';
 import { mergeLines } from '../domain/order-input.js';
-import type { HoldRecord, LineRecord, OrderInput, OrderRecord } from '../domain/records.js';
+import type { HoldRecord, LineRecord, OrderInput, OrderRecord, StockPosition } from '../domain/records.js';
 import { DEFAULT_RISK_CONFIG, assessRisk, orderValue, type RiskAssessment, type RiskConfig } from '../domain/risk.js';
 import { PickwireError, type ErrorDetail } from '../errors.js';
 import type { AppContext } from './context.js';
 import type { AfterCommit, LineService } from './line-service.js';
 import { orderView } from './queries.js';
 import { runInTransaction } from './unit-of-work.js';
+import type { SourcingService } from './sourcing-service.js';
+import { deriveFulfilment } from '../domain/fulfilment.js';
+import type { LineState } from '../domain/line-machine.js';
+import type { LineOutcome } from '../domain/sourcing.js';
+
+/** The line state each sourcing verdict leads to. */
+const OUTCOME_STATE: Record<LineOutcome['outcome'], LineState> = { sourced: 'SOURCED', backordered: 'BACKORDERED', unroutable: 'UNROUTABLE' };
 
 export interface IntakeResult {
   statusCode: number;
@@ -53,6 +60,7 @@ export class OrderIntake {
   constructor(
     private readonly ctx: AppContext,
     private readonly lines: LineService,
+    private readonly sourcing: SourcingService,
     private readonly opts: IntakeOptions,
   ) {
     this.risk = opts.risk ?? DEFAULT_RISK_CONFIG;
@@ -152,32 +160,14 @@ export class OrderIntake {
     // earlier in this group commit).
     const risk = this.assessRisk(p.input, now);
     const id = `O-${String(store.nextId('order')).padStart(8, '0')}`;
-    let header = startMachine(orderMachine, { orderId: id });
-    const validated = applyEvent(orderMachine, header, { type: 'order.validate' });
-    header = validated.next;
-    const order: OrderRecord = {
-      id,
-      externalId: p.input.externalId,
-      channel: p.input.channel,
-      customerId: p.input.customer.id,
-      status: 'VALIDATED',
-      fulfilment: 'CREATED',
-      snapshot: header,
-      body: p.input,
-      priority: p.input.priority ?? 0,
-      promisedBy: p.input.promisedBy ? Date.parse(p.input.promisedBy) : undefined,
-      createdAt: now,
-      updatedAt: now,
-    };
-    store.insertOrder(order);
-    const journal = (type: string, data: Record<string, unknown>): void =>
-      store.appendEvent({ type, aggregateType: 'order', aggregateId: id, orderId: id, actor: p.actor, at: now, data });
-    journal('order.received', { channel: order.channel, externalId: order.externalId ?? null, idempotencyKey: p.key || null });
-    journal('order.validated', { from: validated.from, to: validated.to });
-
+    // The header's transitions are computed first and the order written once, OPEN: every step
+    // is journaled, but the row is not rewritten for each.
+    const started = startMachine(orderMachine, { orderId: id });
+    const validated = applyEvent(orderMachine, started, { type: 'order.validate' });
+    const opened = applyEvent(orderMachine, validated.next, { type: 'order.open' });
     const created: LineRecord[] = mergeLines(p.input.lines).map((l, i) => {
       const lineId = `${id}-L${i + 1}`;
-      const line: LineRecord = {
+      return {
         id: lineId,
         orderId: id,
         lineNo: i + 1,
@@ -190,35 +180,56 @@ export class OrderIntake {
         snapshot: startMachine(lineMachine, { lineId, orderId: id, sku: l.sku, quantity: l.quantity }),
         updatedAt: now,
       };
-      store.insertLine(line);
-      store.appendEvent({ type: 'line.created', aggregateType: 'line', aggregateId: lineId, orderId: id, actor: p.actor, at: now, data: { sku: l.sku, quantity: l.quantity } });
-      return line;
     });
-
-    const opened = applyEvent(orderMachine, header, { type: 'order.open' });
-    store.updateOrder(id, { status: 'OPEN', fulfilment: order.fulfilment, snapshot: opened.next, updatedAt: now });
+    const positions = new Map<string, StockPosition[]>();
+    const decision = this.sourcing.decide(p.input.shipTo, created, undefined, positions);
+    const order: OrderRecord = {
+      id,
+      externalId: p.input.externalId,
+      channel: p.input.channel,
+      customerId: p.input.customer.id,
+      status: 'OPEN',
+      fulfilment: deriveFulfilment(decision.lines.map((o) => OUTCOME_STATE[o.outcome])),
+      snapshot: opened.next,
+      body: p.input,
+      priority: p.input.priority ?? 0,
+      promisedBy: p.input.promisedBy ? Date.parse(p.input.promisedBy) : undefined,
+      createdAt: now,
+      updatedAt: now,
+    };
+    store.insertOrder(order);
+    const journal = (type: string, data: Record<string, unknown>): void =>
+      store.appendEvent({ type, aggregateType: 'order', aggregateId: id, orderId: id, actor: p.actor, at: now, data });
+    journal('order.received', { channel: order.channel, externalId: order.externalId ?? null, idempotencyKey: p.key || null });
+    journal('order.validated', { from: validated.from, to: validated.to });
     journal('order.opened', { from: opened.from, to: opened.to });
+    this.sourcing.record(id, decision, 'intake', p.actor);
 
+    // A held order keeps its reservation but is not released to the floor (DESIGN §3); the
+    // release pass skips it until the hold is released.
     const hold = risk.hold ? this.placeFraudHold(id, risk, p.actor, now, after) : undefined;
-
-    // Every line moves (sourced or backordered), so the batch refreshes the order once. A held
-    // order keeps its reservation but is not released to the floor (DESIGN §3): releasing the
-    // hold releases its SOURCED lines.
-    this.lines.batch(after, () => {
-      for (const line of created) {
-        const sourced = this.lines.source(line, after);
-        if (!hold) this.lines.release(sourced, after);
-      }
+    const outcomes = new Map(decision.lines.map((o) => [o.lineId, o]));
+    const lines = created.map((line) => {
+      store.appendEvent({ type: 'line.created', aggregateType: 'line', aggregateId: line.id, orderId: id, actor: p.actor, at: now, data: { sku: line.sku, quantity: line.quantity } });
+      const outcome = outcomes.get(line.id);
+      if (!outcome) throw new PickwireError('PW_ERR_INTERNAL', `sourcing gave no verdict for line ${line.id}`);
+      // Lines name distinct SKUs (merged above), so the positions sourcing read are still current.
+      return this.lines.applyOutcome(line, outcome, after, { fresh: true, actor: p.actor, positions: positions.get(line.sku) });
     });
+    // Stock can differ from what sourcing saw only if a position vanished in between; then the
+    // line was backordered instead and the derived fulfilment is written again.
+    const fulfilment = deriveFulfilment(lines.map((l) => l.state));
+    if (fulfilment !== order.fulfilment) {
+      order.fulfilment = fulfilment;
+      store.updateOrder(id, { status: order.status, fulfilment, snapshot: order.snapshot, updatedAt: now });
+    }
 
-    const stored = store.getOrder(id);
-    if (!stored) throw new PickwireError('PW_ERR_INTERNAL', `order ${id} vanished inside its own transaction`);
-    const body = orderView(stored, store.linesOf(id), hold ? [hold] : []);
+    const body = orderView(order, lines, hold ? [hold] : []);
     if (p.key) store.putIdempotency({ key: p.key, requestHash: p.hash, statusCode: 201, response: body, createdAt: now });
     after(() => {
       this.ctx.metrics.ordersAccepted.inc({ channel: order.channel });
       this.ctx.telemetry.recordOrderAccepted(order.channel);
-      this.ctx.notifier.publish({ type: 'order.created', at: now, data: { id, status: stored.status, fulfilment: stored.fulfilment, lines: body.lines } });
+      this.ctx.notifier.publish({ type: 'order.created', at: now, data: { id, status: order.status, fulfilment: order.fulfilment, lines: body.lines } });
     });
     return { statusCode: 201, body, replayed: false };
   }

@@ -7,6 +7,8 @@
  *   - reserved per SKU == what lines in SOURCED/RELEASED/PICKING still have to pick;
  *   - picked never exceeds the ordered quantity;
  *   - after a receipt or positive adjustment, no BACKORDERED line of that SKU fits one position.
+ * The demo floor sits in a network of three sites, so orders are also sourced to, released
+ * (handed over) at and picked at another site's position.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,9 +31,16 @@ import { ADJUSTMENT_REASONS, InventoryService } from './inventory-service.js';
 import { LineService } from './line-service.js';
 import { TelemetryRecorder } from './telemetry-recorder.js';
 import { runInTransaction } from './unit-of-work.js';
+import { ReleasePlanner } from './release-planner.js';
+import { SourcingService } from './sourcing-service.js';
+import { REMOTE_LOCATION } from '../domain/records.js';
+import type { SiteLayout } from '../domain/site-layout.js';
+import { threeSiteNetwork } from '../../test/support/network.js';
 
-const layout = loadSiteLayout('demo');
+/** The demo floor in a network of three sites, so sourcing, splits and hand-overs take part. */
+const layout: SiteLayout = { ...loadSiteLayout('demo'), network: threeSiteNetwork() };
 const SITE = layout.site.id;
+const REMOTE = 'hamburg';
 /** SKUs per world: each world names its own (`R<n>-A`, ...), so worlds can share one store. */
 const SKU_COUNT = 3;
 /** AMR and AS/RS locations of the demo layout; the third SKU starts in two of them. */
@@ -40,6 +49,8 @@ const LOCATIONS = [
   layout.locations.find((l) => l.zone === 'asrs')!.id,
   layout.locations.filter((l) => l.zone === 'amr')[1]!.id,
 ];
+/** Where receipts and adjustments go: three positions of this floor and one of another site. */
+const TARGETS = [...LOCATIONS.map((location) => ({ site: SITE, location })), { site: REMOTE, location: REMOTE_LOCATION }];
 const RESERVING = ['SOURCED', 'RELEASED', 'PICKING'] as const;
 const ALL_STATES = ['CREATED', 'SOURCED', 'BACKORDERED', 'UNROUTABLE', 'RELEASED', 'PICKING', 'PICKED', 'PACKED', 'SHIPPED', 'DELIVERED', 'CANCELED'] as const;
 
@@ -71,13 +82,14 @@ interface World {
   lines: LineService;
   intake: OrderIntake;
   inventory: InventoryService;
+  release: ReleasePlanner;
   clock: Clock & { advance(ms: number): void };
   /** The model: expected on hand per SKU, from the actions that succeeded. */
   onHand: Map<string, number>;
 }
 
 /** A fresh set of SKUs with the given opening stock (`[sku index, location, on hand, safety stock]`). */
-function world(initial: readonly (readonly [sku: number, location: string, onHand: number, safety: number])[]): World {
+function world(initial: readonly (readonly [sku: number, location: string, onHand: number, safety: number, site?: string])[]): World {
   worlds += 1;
   const skus = Array.from({ length: SKU_COUNT }, (_, i) => `R${worlds}-${String.fromCharCode(65 + i)}`);
   const notifier: Notifier = { publish: () => undefined, subscribe: () => () => undefined };
@@ -97,21 +109,23 @@ function world(initial: readonly (readonly [sku: number, location: string, onHan
   const onHand = new Map<string, number>();
   store.tx(() => {
     for (const sku of skus) store.upsertSku({ sku, name: sku });
-    for (const [i, location, qty, safety] of initial) {
+    for (const [i, location, qty, safety, site = SITE] of initial) {
       const sku = skus[i]!;
-      const zone = ctx.locations.get(location)!.zone;
-      store.insertStock({ site: SITE, location, sku, zone, onHand: qty, reserved: 0, safetyStock: safety });
+      const zone = site === SITE ? ctx.locations.get(location)!.zone : 'remote';
+      store.insertStock({ site, location, sku, zone, onHand: qty, reserved: 0, safetyStock: safety });
       onHand.set(sku, (onHand.get(sku) ?? 0) + qty);
     }
   });
-  const lines = new LineService(ctx, () => undefined);
+  const sourcing = new SourcingService(ctx, { weights: { cost: 1, distance: 1, time: 1, co2: 0.5 }, minShipmentValue: 0 });
+  const lines = new LineService(ctx, sourcing, () => undefined);
   return {
     store,
     skus,
     orders: [],
     lines,
-    intake: new OrderIntake(ctx, lines, { maxLineQuantity: 100 }),
-    inventory: new InventoryService(ctx, lines, { timeZone: 'UTC' }),
+    intake: new OrderIntake(ctx, lines, sourcing, { maxLineQuantity: 100 }),
+    inventory: new InventoryService(ctx, lines, sourcing),
+    release: new ReleasePlanner(ctx, lines, { window: 10_000 }),
     clock,
     onHand,
   };
@@ -158,10 +172,11 @@ type Action =
   | { kind: 'receipt'; sku: number; location: number; quantity: number }
   | { kind: 'adjust'; sku: number; location: number; delta: number; reason: (typeof ADJUSTMENT_REASONS)[number] }
   | { kind: 'pick'; pick: number; quantity: number }
-  | { kind: 'fail'; pick: number };
+  | { kind: 'fail'; pick: number }
+  | { kind: 'release' };
 
 const skuIdx = fc.nat({ max: SKU_COUNT - 1 });
-const locIdx = fc.nat({ max: LOCATIONS.length - 1 });
+const locIdx = fc.nat({ max: TARGETS.length - 1 });
 const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('order' as const), lines: fc.array(fc.record({ sku: skuIdx, quantity: fc.integer({ min: 1, max: 6 }) }), { minLength: 1, maxLength: 3 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('receipt' as const), sku: skuIdx, location: locIdx, quantity: fc.integer({ min: 1, max: 8 }) }) },
@@ -177,6 +192,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('pick' as const), pick: fc.nat(), quantity: fc.integer({ min: 1, max: 6 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('fail' as const), pick: fc.nat() }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('release' as const) }) },
 );
 
 async function step(w: World, a: Action): Promise<void> {
@@ -188,23 +204,23 @@ async function step(w: World, a: Action): Promise<void> {
     }
     case 'receipt': {
       const sku = w.skus[a.sku]!;
-      const r = w.inventory.receive({ location: LOCATIONS[a.location]!, sku, quantity: a.quantity, reason: 'po' }, 'prop');
+      const r = w.inventory.receive({ ...TARGETS[a.location]!, sku, quantity: a.quantity, reason: 'po' }, 'prop');
       w.onHand.set(sku, (w.onHand.get(sku) ?? 0) + a.quantity);
       expect(r.position.onHand).toBeGreaterThanOrEqual(a.quantity);
       return checkBackordersDrained(w, sku);
     }
     case 'adjust': {
       const sku = w.skus[a.sku]!;
-      const location = LOCATIONS[a.location]!;
-      const before = w.store.stockAt(SITE, location, sku);
+      const { site, location } = TARGETS[a.location]!;
+      const before = w.store.stockAt(site, location, sku);
       const refused = (before?.onHand ?? 0) + a.delta < (before?.reserved ?? 0);
       try {
-        w.inventory.adjust({ location, sku, delta: a.delta, reason: a.reason }, 'prop');
+        w.inventory.adjust({ site, location, sku, delta: a.delta, reason: a.reason }, 'prop');
       } catch (err) {
         expect(refused, `adjust ${a.delta} refused unexpectedly: ${String(err)}`).toBe(true);
         expect(err).toBeInstanceOf(PickwireError);
         expect((err as PickwireError).code).toBe('PW_ERR_INVALID_STATE');
-        expect(w.store.stockAt(SITE, location, sku)).toEqual(before);
+        expect(w.store.stockAt(site, location, sku)).toEqual(before);
         return;
       }
       expect(refused, 'an adjustment below reserved went through').toBe(false);
@@ -231,6 +247,11 @@ async function step(w: World, a: Action): Promise<void> {
       runInTransaction(w.store, (after) => w.lines.fail(line, 'device failed', after));
       return;
     }
+    case 'release': {
+      // The floor takes SOURCED lines (hand-overs for the other sites' lines).
+      w.release.runOnce();
+      return;
+    }
   }
 }
 
@@ -240,17 +261,18 @@ function checkBackordersDrained(w: World, sku: string): void {
   for (const l of w.store.backorderedLines(sku)) expect(l.quantity, `${l.id} stayed BACKORDERED with ${best} fillable`).toBeGreaterThan(best);
 }
 
-const initialStock = fc.tuple(fc.nat({ max: 6 }), fc.nat({ max: 6 }), fc.nat({ max: 4 }), fc.nat({ max: 4 }), fc.nat({ max: 1 }));
+const initialStock = fc.tuple(fc.nat({ max: 6 }), fc.nat({ max: 6 }), fc.nat({ max: 4 }), fc.nat({ max: 4 }), fc.nat({ max: 1 }), fc.nat({ max: 5 }));
 
 describe('inventory invariants under random operations', () => {
   it('keeps reserved <= on hand, conserves stock and matches reservations to open lines', async () => {
     await fc.assert(
-      fc.asyncProperty(initialStock, fc.array(action, { minLength: 1, maxLength: 40, size: 'max' }), async ([a, b, c1, c2, safety], actions) => {
+      fc.asyncProperty(initialStock, fc.array(action, { minLength: 1, maxLength: 40, size: 'max' }), async ([a, b, c1, c2, safety, remote], actions) => {
         const w = world([
           [0, LOCATIONS[0]!, a, 0],
           [1, LOCATIONS[1]!, b, safety],
           [2, LOCATIONS[0]!, c1, 0],
           [2, LOCATIONS[2]!, c2, 0],
+          [0, REMOTE_LOCATION, remote, 0, REMOTE],
         ]);
         checkInvariants(w, 'initial');
         for (const [i, act] of actions.entries()) {
@@ -266,6 +288,7 @@ describe('inventory invariants under random operations', () => {
   it('failing a partly picked line releases and re-sources only what is left to pick', async () => {
     const w = world([[0, LOCATIONS[0]!, 2, 0]]);
     await step(w, { kind: 'order', lines: [{ sku: 0, quantity: 2 }] });
+    await step(w, { kind: 'release' });
     await step(w, { kind: 'pick', pick: 0, quantity: 1 });
     const line = allLines(w, ['PICKING'])[0]!;
     runInTransaction(w.store, (after) => w.lines.fail(line, 'device failed', after));

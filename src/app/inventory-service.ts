@@ -7,12 +7,15 @@
  * the store's CHECK constraint backs it up), and every change of on hand is one journal entry
  * (`stock.received`, `stock.adjusted`) carrying the actor, the reason and the resulting figures.
  */
-import { atp, choosePosition } from '../domain/stock.js';
-import type { StockPosition } from '../domain/records.js';
-import type { StorageLocation } from '../domain/site-layout.js';
+import { atp } from '../domain/stock.js';
+import { REMOTE_LOCATION, type StockPosition } from '../domain/records.js';
 import { PickwireError, type ErrorDetail } from '../errors.js';
 import type { AppContext } from './context.js';
-import { BACKORDER_PROMISE_MS, type AfterCommit, type LineService } from './line-service.js';
+import type { AfterCommit, LineService } from './line-service.js';
+import type { SourcingService } from './sourcing-service.js';
+
+/** Where stock can be booked: a layout location of this site, or another site's single position. */
+type StockLocation = { id: string; zone: StockPosition['zone'] };
 import { stockView } from './queries.js';
 import { runInTransaction } from './unit-of-work.js';
 
@@ -43,6 +46,7 @@ export interface ResourcedLine {
   orderId: string;
   quantity: number;
   state: string;
+  site: string | null;
   location: string | null;
 }
 
@@ -54,66 +58,48 @@ export interface StockChangeResult {
   resourced: ResourcedLine[];
 }
 
-export type PromiseBasis = 'same-day' | 'next-day' | 'backorder';
+/** How a site would serve the quantity: from stock now, after replenishment, or not at all (it does not carry the SKU or ship there). */
+export type PromiseBasis = 'in-stock' | 'backorder' | 'not-served';
 
 export interface SiteAvailability {
   site: string;
   name: string;
+  /** True for the site this core drives; the others are sourced to and handed over. */
+  home: boolean;
   onHand: number;
   reserved: number;
   safetyStock: number;
   /** Sum of ATP over the site's positions of the SKU. */
   atp: number;
-  /** The most one line can get today: lines are sourced from one position, never split. */
+  /** The most one line can get now: lines are sourced from one position, never split. */
   maxFillable: number;
   canFill: boolean;
-  /** Site-local calendar date (YYYY-MM-DD) the quantity can ship. */
-  promiseDate: string;
   promise: PromiseBasis;
+  /** When the quantity would leave (a carrier cut-off) and arrive, ISO 8601; null when not served. */
+  shipsAt: string | null;
+  promiseDate: string | null;
+  carrier: string | null;
+  distanceKm: number | null;
 }
 
 export interface AvailabilityView {
   sku: string;
   quantity: number;
   postalCode: string | null;
+  country: string | null;
+  /** Whether the destination could be located (coordinates from the network's postal regions). */
+  distanceKnown: boolean;
   sites: SiteAvailability[];
-  earliest: { site: string; promiseDate: string; promise: PromiseBasis };
-  cutoff: { localTime: string; timeZone: string };
+  /** The site that would deliver soonest; null when no site carries the SKU for this destination. */
+  earliest: { site: string; promiseDate: string; promise: PromiseBasis } | null;
 }
-
-export interface InventoryServiceOptions {
-  /** Site-local hour (0-23) before which an in-stock order ships the same day. Default 14. */
-  cutoffHour?: number;
-  /**
-   * IANA time zone of the site. Default: the time zone of the host, since the core runs at its
-   * site. Per-site zones and carrier cut-offs arrive with multi-site sourcing.
-   */
-  timeZone?: string;
-}
-
-const DAY_MS = 24 * 3600 * 1000;
 
 export class InventoryService {
-  private readonly cutoffHour: number;
-  private readonly timeZone: string;
-  private readonly localFormat: Intl.DateTimeFormat;
-
   constructor(
     private readonly ctx: AppContext,
     private readonly lines: LineService,
-    opts: InventoryServiceOptions = {},
-  ) {
-    this.cutoffHour = opts.cutoffHour ?? 14;
-    this.timeZone = opts.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
-    this.localFormat = new Intl.DateTimeFormat('en-CA', {
-      timeZone: this.timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      hourCycle: 'h23',
-    });
-  }
+    private readonly sourcing: SourcingService,
+  ) {}
 
   /** Goods arrived at a location: on hand goes up, then backorders of the SKU are sourced. */
   receive(input: ReceiptInput, actor?: string): StockChangeResult {
@@ -171,7 +157,7 @@ export class InventoryService {
    * has none there yet) and journals the change with the resulting figures.
    */
   private changeOnHand(
-    at: { site: string; location: StorageLocation; sku: string },
+    at: { site: string; location: StockLocation; sku: string },
     delta: number,
     type: 'stock.received' | 'stock.adjusted',
     actor: string | undefined,
@@ -197,48 +183,50 @@ export class InventoryService {
   }
 
   /**
-   * ATP per site and the earliest promise date for `quantity`. In stock means one position can
-   * fill the whole quantity (as sourcing would): it ships today before the site-local cut-off,
-   * else tomorrow. Otherwise the date is the backorder promise lines get (BACKORDER_PROMISE_MS).
+   * ATP per site of the network and the earliest promise date for `quantity`: each site's date
+   * is what sourcing would promise if that site alone filled the line (its backlog, cut-off and
+   * carrier transit, or its replenishment lead time when short), so the answer matches what an
+   * order placed now would get.
    */
-  availability(q: { sku: string; quantity: number; postalCode?: string | undefined }): AvailabilityView {
+  availability(q: { sku: string; quantity: number; postalCode?: string | undefined; country?: string | undefined }): AvailabilityView {
     if (!this.ctx.store.skuExists(q.sku)) {
       throw new PickwireError('PW_ERR_UNKNOWN_SKU', `unknown SKU ${q.sku}`, { details: [{ path: '/sku', problem: `unknown SKU ${q.sku}` }] });
     }
-    const now = this.ctx.clock.now();
-    const positions = this.sitePositions(q.sku);
-    const sum = (f: (p: StockPosition) => number): number => positions.reduce((s, p) => s + f(p), 0);
-    const canFill = choosePosition(positions, q.quantity) !== undefined;
-    let promise: PromiseBasis;
-    let promiseDate: string;
-    if (canFill) {
-      const local = this.localParts(now);
-      promise = local.hour < this.cutoffHour ? 'same-day' : 'next-day';
-      promiseDate = promise === 'same-day' ? local.date : addDays(local.date, 1);
-    } else {
-      promise = 'backorder';
-      promiseDate = this.localParts(now + BACKORDER_PROMISE_MS).date;
+    const positions = this.ctx.store.stockOf(q.sku);
+    const shipTo = { postalCode: q.postalCode ?? '', country: q.country ?? '' };
+    let distanceKnown = false;
+    const sites = this.sourcing.sites.map((profile): SiteAvailability => {
+      const mine = positions.filter((p) => p.site === profile.id);
+      const sum = (f: (p: StockPosition) => number): number => mine.reduce((s, p) => s + f(p), 0);
+      const maxFillable = mine.reduce((m, p) => Math.max(m, atp(p)), 0);
+      const quote = this.sourcing.quote(profile.id, shipTo, q.sku, q.quantity);
+      distanceKnown ||= quote.distanceKnown;
+      const outcome = quote.lines[0];
+      const shipment = quote.chosen?.shipments[0] ?? quote.backorders[0];
+      const served = outcome !== undefined && outcome.outcome !== 'unroutable' && shipment !== undefined;
+      return {
+        site: profile.id,
+        name: profile.name,
+        home: profile.id === this.ctx.siteId,
+        onHand: sum((p) => p.onHand),
+        reserved: sum((p) => p.reserved),
+        safetyStock: sum((p) => p.safetyStock),
+        atp: sum(atp),
+        maxFillable,
+        canFill: maxFillable >= q.quantity,
+        promise: !served ? 'not-served' : outcome.outcome === 'sourced' ? 'in-stock' : 'backorder',
+        shipsAt: served ? new Date(shipment.shipsAt).toISOString() : null,
+        promiseDate: served ? new Date(shipment.deliverBy).toISOString() : null,
+        carrier: served ? shipment.carrier : null,
+        distanceKm: served ? Math.round(shipment.distanceKm * 10) / 10 : null,
+      };
+    });
+    let earliest: AvailabilityView['earliest'] = null;
+    for (const s of sites) {
+      if (s.promiseDate === null) continue;
+      if (!earliest || s.promiseDate < earliest.promiseDate) earliest = { site: s.site, promiseDate: s.promiseDate, promise: s.promise };
     }
-    const site: SiteAvailability = {
-      site: this.ctx.siteId,
-      name: this.ctx.layout.site.name,
-      onHand: sum((p) => p.onHand),
-      reserved: sum((p) => p.reserved),
-      safetyStock: sum((p) => p.safetyStock),
-      atp: sum(atp),
-      maxFillable: positions.reduce((m, p) => Math.max(m, atp(p)), 0),
-      canFill,
-      promiseDate,
-      promise,
-    };
-    return {
-      sku: q.sku,
-      quantity: q.quantity,
-      postalCode: q.postalCode ?? null,
-      sites: [site],
-      earliest: { site: site.site, promiseDate, promise },
-      cutoff: { localTime: `${String(this.cutoffHour).padStart(2, '0')}:00`, timeZone: this.timeZone },
-    };
+    return { sku: q.sku, quantity: q.quantity, postalCode: q.postalCode ?? null, country: q.country ?? null, distanceKnown, sites, earliest };
   }
 
   /**
@@ -255,17 +243,15 @@ export class InventoryService {
       // Sourcing takes one position per line, so a line larger than every position's ATP waits.
       if (candidate.quantity > fillable) continue;
       try {
+        // Sourced again, the line waits for the release pass (which skips held orders).
         const done = runInTransaction(this.ctx.store, (after) => {
           const line = this.ctx.store.getLine(candidate.id);
           if (line?.state !== 'BACKORDERED') return undefined;
-          const sourced = this.lines.source(line, after);
-          if (sourced.state !== 'SOURCED') return undefined;
-          // A held order keeps its reservation but stays off the floor until the hold is released.
-          const held = this.ctx.store.holdsOf(line.orderId).some((h) => h.status === 'open');
-          return held ? sourced : this.lines.release(sourced, after);
+          const sourced = this.lines.source(line, after, 'receipt');
+          return sourced.state === 'SOURCED' ? sourced : undefined;
         });
         if (done) {
-          out.push({ lineId: done.id, orderId: done.orderId, quantity: done.quantity, state: done.state, location: done.location ?? null });
+          out.push({ lineId: done.id, orderId: done.orderId, quantity: done.quantity, state: done.state, site: done.site ?? null, location: done.location ?? null });
           fillable = this.maxFillable(sku);
         }
       } catch (err) {
@@ -276,13 +262,24 @@ export class InventoryService {
     return out;
   }
 
-  private resolve(input: { site?: string | undefined; location: string; sku: string }): { site: string; location: StorageLocation } {
+  /**
+   * The position a receipt or adjustment names. This site's locations come from its layout;
+   * another network site keeps one position per SKU at REMOTE_LOCATION.
+   */
+  private resolve(input: { site?: string | undefined; location: string; sku: string }): { site: string; location: StockLocation } {
     const details: ErrorDetail[] = [];
     const site = input.site ?? this.ctx.siteId;
-    if (site !== this.ctx.siteId) details.push({ path: '/site', problem: `unknown site ${site}; this core runs ${this.ctx.siteId}` });
+    const known = this.sourcing.sites.some((s) => s.id === site);
+    if (!known) details.push({ path: '/site', problem: `unknown site ${site}; the network has ${this.sourcing.sites.map((s) => s.id).join(', ')}` });
     if (!this.ctx.store.skuExists(input.sku)) details.push({ path: '/sku', problem: `unknown SKU ${input.sku}` });
-    const location = this.ctx.locations.get(input.location);
-    if (!location) details.push({ path: '/location', problem: `location ${input.location} is not in the layout of site ${this.ctx.siteId}` });
+    let location: StockLocation | undefined;
+    if (site === this.ctx.siteId) {
+      location = this.ctx.locations.get(input.location);
+      if (!location) details.push({ path: '/location', problem: `location ${input.location} is not in the layout of site ${this.ctx.siteId}` });
+    } else if (known) {
+      if (input.location === REMOTE_LOCATION) location = { id: REMOTE_LOCATION, zone: 'remote' };
+      else details.push({ path: '/location', problem: `site ${site} is another site of the network: its stock is kept at location ${REMOTE_LOCATION}` });
+    }
     if (details.length > 0 || !location) {
       // An unknown SKU is the more specific complaint; a bad site or location otherwise.
       const code = details.some((d) => d.path === '/sku') ? 'PW_ERR_UNKNOWN_SKU' : 'PW_ERR_UNKNOWN_REFERENCE';
@@ -291,12 +288,9 @@ export class InventoryService {
     return { site, location };
   }
 
-  private sitePositions(sku: string): StockPosition[] {
-    return this.ctx.store.stockOf(sku).filter((p) => p.site === this.ctx.siteId);
-  }
-
+  /** The most one line of the SKU could get now anywhere in the network. */
   private maxFillable(sku: string): number {
-    return this.sitePositions(sku).reduce((m, p) => Math.max(m, atp(p)), 0);
+    return this.ctx.store.stockOf(sku).reduce((m, p) => Math.max(m, atp(p)), 0);
   }
 
   private mustGet(site: string, location: string, sku: string): StockPosition {
@@ -311,17 +305,8 @@ export class InventoryService {
     );
   }
 
-  private localParts(ms: number): { date: string; hour: number } {
-    const parts = Object.fromEntries(this.localFormat.formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
-    return { date: `${parts.year}-${parts.month}-${parts.day}`, hour: Number(parts.hour) };
-  }
 }
 
 function figures(p: StockPosition): { onHand: number; reserved: number; safetyStock: number; atp: number } {
   return { onHand: p.onHand, reserved: p.reserved, safetyStock: p.safetyStock, atp: atp(p) };
-}
-
-function addDays(date: string, days: number): string {
-  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
-  return new Date(Date.UTC(y, m - 1, d) + days * DAY_MS).toISOString().slice(0, 10);
 }

@@ -9,8 +9,11 @@ import { applyEvent } from '../domain/machine-runner.js';
 import { allLinesDone, deriveFulfilment } from '../domain/fulfilment.js';
 import { choosePosition } from '../domain/stock.js';
 import { planLine, PlanningError } from '../domain/execution-plan.js';
-import type { LineRecord, TaskRecord } from '../domain/records.js';
+import type { LineRecord, StockPosition, TaskRecord } from '../domain/records.js';
+import { siteHandoverTopic } from '../../protocols/index.js';
 import type { AppContext } from './context.js';
+import type { LineOutcome } from '../domain/sourcing.js';
+import type { SourcingService, SourcingTrigger } from './sourcing-service.js';
 
 export type AfterCommit = (effect: () => void) => void;
 
@@ -28,9 +31,6 @@ const JOURNAL_NAME: Record<LineState, string> = {
   CANCELED: 'line.canceled',
 };
 
-/** Backordered lines are promised this far out until the sourcing issue brings real dates. */
-export const BACKORDER_PROMISE_MS = 3 * 24 * 3600 * 1000;
-
 export class LineService {
   private readonly portsUsed = new Map<string, number>();
   /** While set, orders whose lines changed are collected and refreshed once at the end. */
@@ -39,13 +39,17 @@ export class LineService {
 
   constructor(
     private readonly ctx: AppContext,
+    private readonly sourcing: SourcingService,
     private readonly onTasksCreated: () => void,
   ) {}
 
   /** Applies one machine event; journals and persists the transition when it changes anything. */
-  apply(line: LineRecord, event: LineEvent, after: AfterCommit, extra: { actor?: string; data?: Record<string, unknown> } = {}): LineRecord {
+  apply(line: LineRecord, event: LineEvent, after: AfterCommit, extra: { actor?: string; data?: Record<string, unknown>; fresh?: boolean } = {}): LineRecord {
     const result = applyEvent(lineMachine, line.snapshot, event);
-    if (!result.changed) return line;
+    if (!result.changed) {
+      if (extra.fresh) this.ctx.store.insertLine(line);
+      return line;
+    }
     const now = this.ctx.clock.now();
     const ctx = result.next.context;
     const next: LineRecord = {
@@ -57,7 +61,10 @@ export class LineService {
       snapshot: result.next,
       updatedAt: now,
     };
-    this.ctx.store.updateLine(line.id, next);
+    if (extra.fresh) this.ctx.store.insertLine(next);
+    else this.ctx.store.updateLine(line.id, next);
+    // New work for the floor: the release pass decides when it goes.
+    if (next.state === 'SOURCED') after(this.onTasksCreated);
     if (result.from !== result.to) {
       this.ctx.store.appendEvent({
         type: JOURNAL_NAME[next.state],
@@ -68,21 +75,52 @@ export class LineService {
         at: now,
         data: { from: result.from, to: result.to, sku: line.sku, quantity: line.quantity, ...extra.data },
       });
+      // A fresh line's order is written by its creator, with all its lines at once.
+      if (extra.fresh) return next;
       if (this.deferredOrders) this.deferredOrders.add(line.orderId);
       else this.refreshOrder(line.orderId, after);
     }
     return next;
   }
 
-  /** Reserves stock for a CREATED or BACKORDERED line, or backorders it when none is free. */
-  source(line: LineRecord, after: AfterCommit): LineRecord {
-    const positions = this.ctx.store.stockOf(line.sku).filter((p) => p.site === this.ctx.siteId);
+  /**
+   * Sources one CREATED or BACKORDERED line on its own (a retry after a failure, a receipt for a
+   * backorder): the same rule engine as intake, the decision journaled with its scores.
+   */
+  source(line: LineRecord, after: AfterCommit, trigger: SourcingTrigger = 'retry'): LineRecord {
+    const order = this.ctx.store.getOrder(line.orderId);
+    if (!order) return line;
+    const decision = this.sourcing.decide(order.body.shipTo, [line], unpicked);
+    this.sourcing.record(line.orderId, decision, trigger, undefined);
+    const outcome = decision.lines[0];
+    return outcome ? this.applyOutcome(line, outcome, after) : line;
+  }
+
+  /**
+   * Carries out sourcing's verdict for one line: reserve at the chosen site's best position, or
+   * backorder with the promise date, or mark it unroutable. `fresh` lines are not stored yet
+   * (intake): they are inserted in their sourced state instead of inserted and then updated.
+   */
+  applyOutcome(
+    line: LineRecord,
+    outcome: LineOutcome,
+    after: AfterCommit,
+    extra: { fresh?: boolean; actor?: string; positions?: readonly StockPosition[] | undefined } = {},
+  ): LineRecord {
+    if (outcome.outcome === 'unroutable') {
+      return this.apply(line, { type: 'line.unroutable', reason: outcome.reason }, after, { fresh: extra.fresh, actor: extra.actor, data: { reason: outcome.reason } });
+    }
     const needed = unpicked(line);
-    const chosen = choosePosition(positions, needed);
+    const chosen =
+      outcome.outcome === 'sourced'
+        ? choosePosition(
+            (extra.positions ?? this.ctx.store.stockOf(line.sku)).filter((p) => p.site === outcome.site),
+            needed,
+          )
+        : undefined;
     if (!chosen) {
-      return this.apply(line, { type: 'line.backorder', promiseDate: this.ctx.clock.now() + BACKORDER_PROMISE_MS }, after, {
-        data: { reason: 'insufficient available-to-promise stock' },
-      });
+      const reason = outcome.outcome === 'backordered' ? outcome.reason : 'insufficient available-to-promise stock';
+      return this.apply(line, { type: 'line.backorder', promiseDate: outcome.promiseDate }, after, { fresh: extra.fresh, actor: extra.actor, data: { site: outcome.site, reason } });
     }
     this.ctx.store.adjustStock(chosen.site, chosen.location, chosen.sku, { reserved: needed });
     this.ctx.store.appendEvent({
@@ -90,17 +128,20 @@ export class LineService {
       aggregateType: 'stock',
       aggregateId: `${chosen.site}/${chosen.location}/${chosen.sku}`,
       orderId: line.orderId,
-      actor: undefined,
-      data: { lineId: line.id, sku: line.sku, quantity: needed, location: chosen.location },
+      actor: extra.actor,
+      data: { lineId: line.id, sku: line.sku, quantity: needed, site: chosen.site, location: chosen.location },
     });
-    return this.apply(line, { type: 'line.source', site: chosen.site, location: chosen.location }, after, {
-      data: { location: chosen.location, zone: chosen.zone },
+    return this.apply(line, { type: 'line.source', site: chosen.site, location: chosen.location, promiseDate: outcome.promiseDate }, after, {
+      fresh: extra.fresh,
+      actor: extra.actor,
+      data: { site: chosen.site, location: chosen.location, zone: chosen.zone },
     });
   }
 
-  /** Plans the line's device tasks and releases it to the floor. */
+  /** Plans the line's device tasks and releases it to the floor, or hands it to the site it was sourced to. */
   release(line: LineRecord, after: AfterCommit): LineRecord {
     if (line.state !== 'SOURCED' || !line.location) return line;
+    if (line.site !== this.ctx.siteId) return this.handOver(line, after);
     const location = this.ctx.locations.get(line.location);
     let drafts;
     try {
@@ -149,6 +190,38 @@ export class LineService {
     return this.apply(line, { type: 'line.release' }, after, { data: { tasks: planned } });
   }
 
+  /**
+   * A line sourced to another site of the network is released by handing it to that site: a
+   * durable message on its hand-over topic, sent once the transaction commits. That site's own
+   * execution plans and picks it; this core keeps the reservation and the line's record.
+   */
+  private handOver(line: LineRecord, after: AfterCommit): LineRecord {
+    const site = line.site ?? '';
+    const order = this.ctx.store.getOrder(line.orderId);
+    const message = {
+      type: 'line.handover',
+      fromSite: this.ctx.siteId,
+      orderId: line.orderId,
+      externalId: order?.externalId ?? null,
+      lineId: line.id,
+      sku: line.sku,
+      quantity: unpicked(line),
+      shipTo: order?.body.shipTo ?? null,
+      promiseDate: line.snapshot.context.promiseDate,
+      at: this.ctx.clock.now(),
+    };
+    this.ctx.store.enqueue({
+      topic: siteHandoverTopic(site),
+      payload: Buffer.from(JSON.stringify(message)),
+      qos: 1,
+      retain: false,
+      expirySeconds: undefined,
+      correlation: undefined,
+    });
+    after(this.onTasksCreated);
+    return this.apply(line, { type: 'line.release' }, after, { data: { handedOverTo: site } });
+  }
+
   /** A device confirmed the pick: stock leaves the location, the reservation is consumed. */
   recordPick(line: LineRecord, quantity: number, after: AfterCommit, source: Record<string, unknown>): LineRecord {
     if (!line.location || !line.site) return line;
@@ -179,8 +252,8 @@ export class LineService {
     if (next.state === line.state) return next;
     if (wasReserved) this.releaseReservation(line);
     if (next.state !== 'CREATED') return next;
-    const sourced = this.source(next, after);
-    return this.release(sourced, after);
+    // Sourced again, it waits for the release pass like any new line.
+    return this.source(next, after, 'retry');
   }
 
   /** Gives back the part of the line's reservation that picks have not consumed yet. */

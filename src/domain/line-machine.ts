@@ -45,7 +45,7 @@ export interface LineInput {
 }
 
 export type LineEvent =
-  | { type: 'line.source'; site: string; location: string }
+  | { type: 'line.source'; site: string; location: string; promiseDate?: number }
   | { type: 'line.backorder'; promiseDate: number }
   | { type: 'line.unroutable'; reason: string }
   | { type: 'line.release' }
@@ -69,7 +69,7 @@ export const lineMachine = setup({
   },
   actions: {
     recordSource: assign(({ event }) =>
-      event.type === 'line.source' ? { site: event.site, location: event.location, promiseDate: null } : {},
+      event.type === 'line.source' ? { site: event.site, location: event.location, promiseDate: event.promiseDate ?? null } : {},
     ),
     recordBackorder: assign(({ event }) => (event.type === 'line.backorder' ? { promiseDate: event.promiseDate } : {})),
     recordReason: assign(({ event }) =>

@@ -62,11 +62,15 @@ export interface LineRecord {
   updatedAt: number;
 }
 
+/** Other sites of the network keep one position per SKU at this location: this core does not know their floors. */
+export const REMOTE_LOCATION = 'STOCK';
+
 export interface StockPosition {
   site: string;
   location: string;
   sku: string;
-  zone: 'amr' | 'asrs';
+  /** `remote`: a position at another site of the network, sourced to but not driven by this core. */
+  zone: 'amr' | 'asrs' | 'remote';
   onHand: number;
   reserved: number;
   safetyStock: number;

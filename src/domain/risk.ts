@@ -20,6 +20,9 @@
  * - farShipTo (20): the ship-to has coordinates, the customer's past orders had too, and it lies
  *   at least `farShipToKm` from every one of them.
  */
+import { distanceKm, type GeoPoint } from './geo.js';
+
+export { distanceKm, type GeoPoint };
 
 export interface RiskConfig {
   /** Total at or over which the order gets a fraud hold. */
@@ -60,11 +63,6 @@ export const DEFAULT_RISK_CONFIG: RiskConfig = {
   bulkUnits: 10,
   farShipToKm: 500,
 };
-
-export interface GeoPoint {
-  lat: number;
-  lon: number;
-}
 
 export interface RiskInput {
   /** The order's merged lines; a SKU without a price counts as 0. */
@@ -133,15 +131,6 @@ export function assessRisk(input: RiskInput, config: RiskConfig = DEFAULT_RISK_C
 
   const score = findings.reduce((n, f) => n + f.points, 0);
   return { score, value, findings, hold: score >= config.threshold };
-}
-
-/** Great-circle distance (haversine), km. */
-export function distanceKm(a: GeoPoint, b: GeoPoint): number {
-  const rad = Math.PI / 180;
-  const dLat = (b.lat - a.lat) * rad;
-  const dLon = (b.lon - a.lon) * rad;
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
-  return 2 * 6371 * Math.asin(Math.min(1, Math.sqrt(h)));
 }
 
 const round2 = (n: number): number => Math.round(n * 100) / 100;

@@ -60,7 +60,30 @@ export function checkLayoutReferences(layout: SiteLayout): LayoutProblem[] {
       if (s.at > c.length) problems.push({ path: `/devices/conveyors/${i}/stops/${j}/at`, problem: `beyond the belt length ${c.length}` });
     }),
   );
+  if (layout.network) checkNetwork(layout, skus, problems);
   return problems;
+}
+
+function checkNetwork(layout: SiteLayout, skus: Set<string>, problems: LayoutProblem[]): void {
+  const network = layout.network;
+  if (!network) return;
+  uniqueIds(network.sites, '/network/sites', problems);
+  if (!network.sites.some((s) => s.id === layout.site.id)) {
+    problems.push({ path: '/network/sites', problem: `the network must include this layout's own site ${layout.site.id}` });
+  }
+  network.sites.forEach((s, i) => {
+    const path = `/network/sites/${i}`;
+    const home = s.id === layout.site.id;
+    if (!home && (s.lat === undefined || s.lon === undefined)) problems.push({ path, problem: `site ${s.id} needs lat and lon` });
+    if (home && s.stock !== undefined) problems.push({ path: `${path}/stock`, problem: "this layout's own site keeps its stock in /stock, per location" });
+    uniqueIds(s.carriers, `${path}/carriers`, problems);
+    s.carriers.forEach((c, j) => {
+      if (s.co2GramsPerKm[c.mode] === undefined) problems.push({ path: `${path}/co2GramsPerKm`, problem: `no CO2 figure for mode ${c.mode} of carrier ${s.carriers[j]?.id ?? c.id}` });
+    });
+    s.stock?.forEach((p, j) => {
+      if (!skus.has(p.sku)) problems.push({ path: `${path}/stock/${j}/sku`, problem: `unknown sku ${p.sku}` });
+    });
+  });
 }
 
 function uniqueIds(items: readonly { id: string }[], path: string, problems: LayoutProblem[]): Set<string> {

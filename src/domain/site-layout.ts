@@ -113,6 +113,59 @@ export const OrderFeedSchema = Type.Object({
   seed: Type.Integer(),
 });
 
+const Money = Type.Number({ minimum: 0 });
+
+export const CarrierSchema = Type.Object({
+  id: Id,
+  mode: Type.Union([Type.Literal('road'), Type.Literal('rail'), Type.Literal('air'), Type.Literal('sea')]),
+  /** Daily cut-off in the site's local time: parcels ready by then leave that day. */
+  cutoff: Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' }),
+  costPerShipment: Money,
+  costPerKm: Money,
+  /** Transit days = max(minTransitDays, ceil(km / kmPerDay)). */
+  kmPerDay: Type.Number({ exclusiveMinimum: 0 }),
+  minTransitDays: Type.Integer({ minimum: 0 }),
+});
+
+/**
+ * A site of the fulfilment network as sourcing sees it. The layout's own site is the one this
+ * core drives; the others are filled by their own cores or partners and are only sourced to.
+ */
+export const NetworkSiteSchema = Type.Object({
+  id: Id,
+  name: Type.String({ maxLength: 200 }),
+  /** Required for other sites; the layout's own site defaults to `site.lat` / `site.lon`. */
+  lat: Type.Optional(Type.Number({ minimum: -90, maximum: 90 })),
+  lon: Type.Optional(Type.Number({ minimum: -180, maximum: 180 })),
+  /** Local time = UTC + this many minutes; carrier cut-offs are local. */
+  utcOffsetMinutes: Type.Optional(Type.Integer({ minimum: -720, maximum: 840 })),
+  handlingCostPerUnit: Money,
+  /** Units shipped per hour: the backlog ahead of an order delays the day it leaves. */
+  capacityPerHour: Type.Number({ exclusiveMinimum: 0 }),
+  /** Supplier lead time in days: when short stock is back, for backorder promise dates. */
+  replenishmentDays: Type.Number({ minimum: 0 }),
+  /** Grams of CO2 per shipment-km, by carrier mode. */
+  co2GramsPerKm: Type.Record(Type.String(), Type.Number({ minimum: 0 })),
+  carriers: Type.Array(CarrierSchema, { minItems: 1 }),
+  /** ISO 3166 alpha-2 countries the site ships to; absent: every country. */
+  countries: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Z]{2}$' }))),
+  /** Other sites only: their stock as this core knows it (one position per SKU). */
+  stock: Type.Optional(Type.Array(Type.Object({ sku: Id, onHand: Type.Integer({ minimum: 0 }), safetyStock: Type.Optional(Type.Integer({ minimum: 0 })) }))),
+});
+
+/** Where a postal code lies when an order's ship-to has no coordinates (longest prefix wins). */
+export const PostalRegionSchema = Type.Object({
+  country: Type.String({ pattern: '^[A-Z]{2}$' }),
+  prefix: Type.String({ maxLength: 10 }),
+  lat: Type.Number({ minimum: -90, maximum: 90 }),
+  lon: Type.Number({ minimum: -180, maximum: 180 }),
+});
+
+export const NetworkSchema = Type.Object({
+  sites: Type.Array(NetworkSiteSchema, { minItems: 1 }),
+  regions: Type.Optional(Type.Array(PostalRegionSchema)),
+});
+
 export const SiteLayoutSchema = Type.Object({
   name: Id,
   description: Type.String(),
@@ -139,6 +192,8 @@ export const SiteLayoutSchema = Type.Object({
     arms: Type.Array(ArmSchema),
   }),
   orderFeed: Type.Optional(OrderFeedSchema),
+  /** The fulfilment network for sourcing; absent: this site alone, with default costs and carrier. */
+  network: Type.Optional(NetworkSchema),
 });
 
 export type SiteLayout = Static<typeof SiteLayoutSchema>;
@@ -151,3 +206,6 @@ export type AsrsSpec = Static<typeof AsrsSchema>;
 export type ConveyorSpec = Static<typeof ConveyorSchema>;
 export type ArmSpec = Static<typeof ArmSchema>;
 export type OrderFeedSpec = Static<typeof OrderFeedSchema>;
+export type NetworkSpec = Static<typeof NetworkSchema>;
+export type NetworkSiteSpec = Static<typeof NetworkSiteSchema>;
+export type PostalRegion = Static<typeof PostalRegionSchema>;

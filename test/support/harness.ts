@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCore, createLogger, loadConfig, type Core } from '../../src/index.js';
+import type { SiteLayout } from '../../src/domain/site-layout.js';
 import { startSimulatedSite, type SimClock, type SimulatedSite } from '../../simulators/index.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -39,7 +40,7 @@ export function scaledClock(speed: number): SimClock {
  * come back where already-running devices keep reconnecting to.
  */
 export async function startHarness(
-  opts: { mqttUrl?: string; mqttPort?: number; simulate?: boolean; speed?: number; dataDir?: string; env?: Record<string, string> } = {},
+  opts: { mqttUrl?: string; mqttPort?: number; simulate?: boolean; speed?: number; dataDir?: string; env?: Record<string, string>; layout?: SiteLayout } = {},
 ): Promise<Harness> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'pickwire-test-'));
   const argv = ['--http-port', '0', '--mqtt-port', String(opts.mqttPort ?? 0), '--mqtt-host', '127.0.0.1', '--http-host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn'];
@@ -48,7 +49,7 @@ export async function startHarness(
     argv,
     env: { PICKWIRE_TOKENS: `admin:admin:${ADMIN_TOKEN},shop:channel:${CHANNEL_TOKEN},watcher:viewer:${VIEWER_TOKEN}`, ...opts.env },
   });
-  const core = await createCore(config, { logger: createLogger({ level: 'warn' }) });
+  const core = await createCore(config, { logger: createLogger({ level: 'warn' }), ...(opts.layout ? { layout: opts.layout } : {}) });
   const baseUrl = await core.listen();
   let site: SimulatedSite | undefined;
   if (opts.simulate !== false) {

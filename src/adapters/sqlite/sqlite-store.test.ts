@@ -30,6 +30,36 @@ describe('SqliteStore', () => {
     again.close();
   });
 
+  it('journals a transaction in order on commit, drops a rolled-back savepoint with its entries, and nothing of a failed transaction', () => {
+    const { store } = openTemp();
+    const entry = (type: string) => ({ type, aggregateType: 'order' as const, aggregateId: 'O-1', orderId: 'O-1', actor: undefined, data: { type } });
+    store.tx(() => {
+      store.appendEvent(entry('a'));
+      store.tx(() => store.appendEvent(entry('b')));
+      expect(() =>
+        store.tx(() => {
+          store.appendEvent(entry('lost'));
+          throw new Error('savepoint fails');
+        }),
+      ).toThrow('savepoint fails');
+      // More entries than one multi-row statement carries.
+      for (let i = 0; i < 150; i++) store.appendEvent(entry(`n${i}`));
+    });
+    const types = store.orderEvents('O-1').map((e) => e.type);
+    expect(types.slice(0, 3)).toEqual(['a', 'b', 'n0']);
+    expect(types).toHaveLength(152);
+    expect(types.at(-1)).toBe('n149');
+    expect(() =>
+      store.tx(() => {
+        store.appendEvent(entry('never'));
+        throw new Error('transaction fails');
+      }),
+    ).toThrow('transaction fails');
+    store.appendEvent(entry('outside'));
+    expect(store.orderEvents('O-1').map((e) => e.type).slice(-1)).toEqual(['outside']);
+    store.close();
+  });
+
   it('forgets idempotency keys older than the retention window', () => {
     const { store } = openTemp();
     store.putIdempotency({ key: 'old', requestHash: 'h', statusCode: 201, response: { id: 'O-1' }, createdAt: 1_000 });

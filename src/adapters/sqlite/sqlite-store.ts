@@ -18,11 +18,18 @@ export interface SqliteStoreOptions {
  * The embedded durable store: one SQLite file in WAL mode with synchronous=FULL, so a commit
  * that returned is on disk even if the machine loses power right after.
  */
+/** SQLite allows 32,766 parameters per statement; 7 per journal row. */
+const EVENTS_PER_STATEMENT = 64;
+
 export class SqliteStore implements Store {
   readonly path: string;
   private readonly db: Database.Database;
   private readonly clock: Clock;
   private readonly stmts: ReturnType<typeof prepare>;
+  private readonly knownSkus = new Set<string>();
+  /** Journal rows of the open transaction, not written yet (see appendEvent). */
+  private readonly pendingEvents: (readonly unknown[])[] = [];
+  private readonly eventInserts = new Map<number, Database.Statement>();
   private readonly sequences = new Map<string, number>();
   private readonly dirtySequences = new Set<string>();
 
@@ -40,6 +47,7 @@ export class SqliteStore implements Store {
       this.db.pragma('synchronous = FULL');
       this.db.pragma('foreign_keys = ON');
       this.db.pragma('busy_timeout = 5000');
+      this.db.pragma('cache_size = -65536');
       migrate(this.db);
     } catch (err) {
       throw new PickwireError('PW_ERR_STORE_UNAVAILABLE', `cannot open the store at ${this.path}: ${(err as Error).message}`, { cause: err });
@@ -56,11 +64,13 @@ export class SqliteStore implements Store {
   }
 
   tx<T>(fn: () => T): T {
-    // The outermost transaction writes the sequence counters once, just before it commits.
+    // The outermost transaction writes the journal and the sequence counters just before it commits.
     const outermost = !this.db.inTransaction;
+    const journalMark = this.pendingEvents.length;
     const body = outermost
       ? () => {
           const result = fn();
+          this.flushEvents();
           this.flushSequences();
           return result;
         }
@@ -68,6 +78,8 @@ export class SqliteStore implements Store {
     try {
       return this.db.transaction(body).immediate();
     } catch (err) {
+      // Journal entries of a rolled-back transaction or savepoint go with it.
+      this.pendingEvents.length = journalMark;
       if (err instanceof Database.SqliteError && /SQLITE_(FULL|IOERR|READONLY|CANTOPEN|BUSY)/.test(err.code)) {
         throw new PickwireError('PW_ERR_STORE_UNAVAILABLE', `the store refused the write (${err.code}); nothing was changed`, { cause: err });
       }
@@ -96,10 +108,38 @@ export class SqliteStore implements Store {
     this.dirtySequences.clear();
   }
 
+  /**
+   * Inside a transaction, entries are collected and written together just before it commits,
+   * many rows per statement: intake journals a dozen entries per order, and one statement per
+   * entry was the largest single cost of taking an order. Order (and so `seq`) is preserved; a
+   * savepoint that rolls back drops its entries (see tx); readers see entries once committed.
+   */
   appendEvent(e: Omit<JournalEntry, 'seq' | 'at'> & { at?: number }): void {
-    this.stmts.appendEvent.run(e.at ?? this.clock.now(), e.type, e.aggregateType, e.aggregateId, e.orderId ?? null, e.actor ?? null, JSON.stringify(e.data));
+    const row = [e.at ?? this.clock.now(), e.type, e.aggregateType, e.aggregateId, e.orderId ?? null, e.actor ?? null, JSON.stringify(e.data)] as const;
+    if (this.db.inTransaction) this.pendingEvents.push(row);
+    else this.stmts.appendEvent.run(...row);
   }
 
+  private flushEvents(): void {
+    const rows = this.pendingEvents;
+    for (let i = 0; i < rows.length; i += EVENTS_PER_STATEMENT) {
+      const chunk = rows.slice(i, i + EVENTS_PER_STATEMENT);
+      this.eventInsert(chunk.length).run(chunk.flat());
+    }
+    rows.length = 0;
+  }
+
+  private eventInsert(rows: number): Database.Statement {
+    let stmt = this.eventInserts.get(rows);
+    if (!stmt) {
+      const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ');
+      stmt = this.db.prepare(`INSERT INTO events(at, type, aggregate_type, aggregate_id, order_id, actor, data) VALUES ${values}`);
+      this.eventInserts.set(rows, stmt);
+    }
+    return stmt;
+  }
+
+  /** Committed entries only: what the open transaction journals is written as it commits. */
   orderEvents(orderId: string): JournalEntry[] {
     return (this.stmts.orderEvents.all(orderId) as rows.EventRow[]).map(rows.toJournalEntry);
   }
@@ -126,7 +166,11 @@ export class SqliteStore implements Store {
   }
 
   skuExists(sku: string): boolean {
-    return this.stmts.skuExists.get(sku) !== undefined;
+    // Every order line asks: known SKUs are remembered (the catalogue only grows).
+    if (this.knownSkus.has(sku)) return true;
+    const found = this.stmts.skuExists.get(sku) !== undefined;
+    if (found) this.knownSkus.add(sku);
+    return found;
   }
 
   countSkus(): number {
@@ -135,6 +179,10 @@ export class SqliteStore implements Store {
 
   insertStock(p: StockPosition): void {
     this.stmts.insertStock.run(p.site, p.location, p.sku, p.zone, p.onHand, p.reserved, p.safetyStock);
+  }
+
+  reservedBySite(): Map<string, number> {
+    return new Map((this.stmts.reservedBySite.all() as { site: string; n: number }[]).map((r) => [r.site, r.n]));
   }
 
   stockOf(sku: string): StockPosition[] {
@@ -261,6 +309,15 @@ export class SqliteStore implements Store {
     return (this.stmts.backorderedLines.all(sku) as rows.LineRow[]).map(rows.toLine);
   }
 
+  countActiveLines(site: string): number {
+    return (this.stmts.countActiveLines.get(site) as { n: number }).n;
+  }
+
+  releasableLines(q: { site: string; otherThan?: boolean; limit: number }): LineRecord[] {
+    const stmt = q.otherThan ? this.stmts.releasableElsewhere : this.stmts.releasableAt;
+    return (stmt.all(q.site, q.limit) as rows.LineRow[]).map(rows.toLine);
+  }
+
   insertTask(t: TaskRecord): void {
     this.stmts.insertTask.run(rows.fromTask(t));
   }
@@ -379,6 +436,7 @@ function prepare(db: Database.Database) {
     insertStock: db.prepare(
       'INSERT INTO stock(site, location, sku, zone, on_hand, reserved, safety_stock) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
+    reservedBySite: db.prepare('SELECT site, sum(reserved) AS n FROM stock GROUP BY site'),
     stockOf: db.prepare('SELECT * FROM stock WHERE sku = ? ORDER BY site, location'),
     stockAt: db.prepare('SELECT * FROM stock WHERE site = ? AND location = ? AND sku = ?'),
     listStock: db.prepare(
@@ -439,6 +497,9 @@ function prepare(db: Database.Database) {
        WHERE l.state = 'BACKORDERED' AND l.sku = ?
        ORDER BY coalesce(json_extract(l.snapshot, '$.context.promiseDate'), 9007199254740991), o.created_at, l.order_id, l.line_no`,
     ),
+    countActiveLines: db.prepare("SELECT count(*) AS n FROM order_lines WHERE state IN ('RELEASED', 'PICKING') AND site = ?"),
+    releasableAt: db.prepare(releasableSql('l.site = ?')),
+    releasableElsewhere: db.prepare(releasableSql('l.site <> ?')),
     insertTask: db.prepare(
       `INSERT INTO tasks(id, line_id, step, kind, device_class, device_id, state, load_id, plan, progress, attempts, created_at, updated_at)
        VALUES (@id, @line_id, @step, @kind, @device_class, @device_id, @state, @load_id, @plan, @progress, @attempts, @created_at, @updated_at)`,
@@ -510,4 +571,12 @@ function toHold(r: HoldRow): HoldRecord {
     resolvedBy: r.resolved_by ?? undefined,
     note: r.note ?? undefined,
   };
+}
+
+function releasableSql(siteCondition: string): string {
+  return `SELECT l.* FROM order_lines l JOIN orders o ON o.id = l.order_id
+    WHERE l.state = 'SOURCED' AND ${siteCondition}
+      AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.order_id = l.order_id AND h.status = 'open')
+    ORDER BY o.priority DESC, coalesce(o.promised_by, 9007199254740991), o.created_at, l.order_id, l.line_no
+    LIMIT ?`;
 }

@@ -99,19 +99,21 @@ export function inventoryRoutes(deps: InventoryRouteDeps): FastifyPluginAsyncTyp
         schema: {
           summary: 'Available-to-promise per site and the earliest promise date for a quantity',
           description:
-            'ATP = on hand - reserved - safety stock, summed per site. In stock means one position can fill the whole quantity (lines are not split across locations): it ships the same day before the site-local cut-off (14:00), else the next day. ' +
-            'Otherwise the promise is the backorder date. `postalCode` is echoed; distance-based sourcing across sites comes with multi-site support.',
+            'ATP = on hand - reserved - safety stock, summed per site of the network. Each site gets the promise sourcing would give if that site alone filled the line: ' +
+            'in stock (one position can fill the whole quantity) it is ready after the site\'s backlog at its capacity per hour, leaves at the next carrier cut-off and arrives after the transit days for the distance; ' +
+            'short, it leaves after the site\'s replenishment lead time. `postalCode` (with `country`, or alone) is located through the network\'s postal regions for distances; `earliest` is the soonest site.',
           tags: ['inventory'],
           querystring: Type.Object({
             sku: Sku,
             quantity: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1, description: 'Units wanted' }),
             postalCode: Type.Optional(Type.String({ minLength: 1, maxLength: 20, description: 'Ship-to postal code' })),
+            country: Type.Optional(Type.String({ pattern: '^[A-Za-z]{2}$', description: 'Ship-to country, ISO 3166 alpha-2' })),
           }),
         },
       },
       async (request) => {
         const q = request.query;
-        return deps.inventory.availability({ sku: q.sku, quantity: q.quantity, postalCode: q.postalCode });
+        return deps.inventory.availability({ sku: q.sku, quantity: q.quantity, postalCode: q.postalCode, country: q.country?.toUpperCase() });
       },
     );
   };

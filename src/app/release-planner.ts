@@ -1,0 +1,45 @@
+/**
+ * Release to the floor (DESIGN §3: SOURCED -> RELEASED, tasks planned) as its own step after
+ * intake, the way a warehouse execution system releases work: only as many lines as the floor is
+ * working on at once (the release window), most urgent first. Planning tasks for ten thousand
+ * lines the floor will not reach for hours would fix their equipment choices too early and put
+ * the planning cost on the order's acknowledgement; a bounded window does neither.
+ *
+ * Lines sourced to other sites of the network are handed over to those sites as soon as they are
+ * free of holds: the window is this floor's, not theirs.
+ */
+import type { AppContext } from './context.js';
+import type { LineService } from './line-service.js';
+import { runInTransaction } from './unit-of-work.js';
+
+export interface ReleaseOptions {
+  /** Lines this site's floor may have RELEASED or PICKING at once. */
+  window: number;
+}
+
+/** Hand-overs to other sites per pass: bounded so one pass never holds the event loop long. */
+const HANDOVER_BATCH = 500;
+
+export class ReleasePlanner {
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly lines: LineService,
+    private readonly opts: ReleaseOptions,
+  ) {}
+
+  /** Releases what fits in the window and hands over other sites' lines; returns how many moved. */
+  runOnce(): number {
+    const { store, siteId } = this.ctx;
+    const room = this.opts.window - store.countActiveLines(siteId);
+    const here = room > 0 ? store.releasableLines({ site: siteId, limit: room }) : [];
+    const elsewhere = store.releasableLines({ site: siteId, otherThan: true, limit: HANDOVER_BATCH });
+    if (here.length === 0 && elsewhere.length === 0) return 0;
+    let released = 0;
+    runInTransaction(store, (after) =>
+      this.lines.batch(after, () => {
+        for (const line of [...here, ...elsewhere]) if (this.lines.release(line, after).state !== line.state) released++;
+      }),
+    );
+    return released;
+  }
+}
