@@ -123,11 +123,8 @@ export interface Store {
   backorderedLines(sku: string): LineRecord[];
   /** Lines of `site` the floor is working on (RELEASED or PICKING): the release window's fill. */
   countActiveLines(site: string): number;
-  /**
-   * SOURCED lines of orders without an open hold, at `site` (or at any other site with
-   * `otherThan`), highest priority first, then earliest promised, then oldest.
-   */
-  releasableLines(q: { site: string; otherThan?: boolean; limit: number }): LineRecord[];
+  /** SOURCED lines at `site` of orders without an open hold: highest priority first, then earliest promised, then oldest. */
+  releasableLines(q: { site: string; limit: number }): LineRecord[];
 
   insertTask(t: TaskRecord): void;
   updateTask(id: string, patch: Partial<Pick<TaskRecord, 'state' | 'deviceId' | 'progress' | 'attempts' | 'updatedAt' | 'plan'>>): void;

@@ -21,18 +21,23 @@ export interface ReleaseOptions {
 const HANDOVER_BATCH = 500;
 
 export class ReleasePlanner {
+  /** Other sites of the network; without any, there is nothing to hand over and no query for it. */
+  private readonly otherSites: readonly string[];
+
   constructor(
     private readonly ctx: AppContext,
     private readonly lines: LineService,
     private readonly opts: ReleaseOptions,
-  ) {}
+  ) {
+    this.otherSites = (ctx.layout.network?.sites ?? []).map((s) => s.id).filter((id) => id !== ctx.siteId);
+  }
 
   /** Releases what fits in the window and hands over other sites' lines; returns how many moved. */
   runOnce(): number {
     const { store, siteId } = this.ctx;
     const room = this.opts.window - store.countActiveLines(siteId);
     const here = room > 0 ? store.releasableLines({ site: siteId, limit: room }) : [];
-    const elsewhere = store.releasableLines({ site: siteId, otherThan: true, limit: HANDOVER_BATCH });
+    const elsewhere = this.otherSites.flatMap((site) => store.releasableLines({ site, limit: HANDOVER_BATCH }));
     if (here.length === 0 && elsewhere.length === 0) return 0;
     let released = 0;
     runInTransaction(store, (after) =>

@@ -174,6 +174,14 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'idempotency keys expire: index by age',
     sql: `CREATE INDEX idempotency_created ON idempotency_keys(created_at);`,
   },
+  {
+    version: 4,
+    name: 'lines by state and site: the release window counts and picks them per site',
+    sql: `
+      DROP INDEX lines_state;
+      CREATE INDEX lines_state_site ON order_lines(state, site);
+    `,
+  },
 ];
 
 /** Applies every migration newer than the file's `user_version`; returns the versions applied. */

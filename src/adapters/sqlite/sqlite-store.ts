@@ -313,9 +313,8 @@ export class SqliteStore implements Store {
     return (this.stmts.countActiveLines.get(site) as { n: number }).n;
   }
 
-  releasableLines(q: { site: string; otherThan?: boolean; limit: number }): LineRecord[] {
-    const stmt = q.otherThan ? this.stmts.releasableElsewhere : this.stmts.releasableAt;
-    return (stmt.all(q.site, q.limit) as rows.LineRow[]).map(rows.toLine);
+  releasableLines(q: { site: string; limit: number }): LineRecord[] {
+    return (this.stmts.releasableLines.all(q.site, q.limit) as rows.LineRow[]).map(rows.toLine);
   }
 
   insertTask(t: TaskRecord): void {
@@ -498,8 +497,13 @@ function prepare(db: Database.Database) {
        ORDER BY coalesce(json_extract(l.snapshot, '$.context.promiseDate'), 9007199254740991), o.created_at, l.order_id, l.line_no`,
     ),
     countActiveLines: db.prepare("SELECT count(*) AS n FROM order_lines WHERE state IN ('RELEASED', 'PICKING') AND site = ?"),
-    releasableAt: db.prepare(releasableSql('l.site = ?')),
-    releasableElsewhere: db.prepare(releasableSql('l.site <> ?')),
+    releasableLines: db.prepare(
+      `SELECT l.* FROM order_lines l JOIN orders o ON o.id = l.order_id
+       WHERE l.state = 'SOURCED' AND l.site = ?
+         AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.order_id = l.order_id AND h.status = 'open')
+       ORDER BY o.priority DESC, coalesce(o.promised_by, 9007199254740991), o.created_at, l.order_id, l.line_no
+       LIMIT ?`,
+    ),
     insertTask: db.prepare(
       `INSERT INTO tasks(id, line_id, step, kind, device_class, device_id, state, load_id, plan, progress, attempts, created_at, updated_at)
        VALUES (@id, @line_id, @step, @kind, @device_class, @device_id, @state, @load_id, @plan, @progress, @attempts, @created_at, @updated_at)`,
@@ -571,12 +575,4 @@ function toHold(r: HoldRow): HoldRecord {
     resolvedBy: r.resolved_by ?? undefined,
     note: r.note ?? undefined,
   };
-}
-
-function releasableSql(siteCondition: string): string {
-  return `SELECT l.* FROM order_lines l JOIN orders o ON o.id = l.order_id
-    WHERE l.state = 'SOURCED' AND ${siteCondition}
-      AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.order_id = l.order_id AND h.status = 'open')
-    ORDER BY o.priority DESC, coalesce(o.promised_by, 9007199254740991), o.created_at, l.order_id, l.line_no
-    LIMIT ?`;
 }
