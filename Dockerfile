@@ -8,6 +8,14 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 
+# The operator dashboard is built with devDependencies (Vite, Preact, uPlot) that the runtime does
+# not need: only its output, dashboards/dist/, goes into the image.
+FROM deps AS dashboard
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY dashboards ./dashboards
+RUN npx tsx dashboards/build.ts
+
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
     PICKWIRE_DATA_DIR=/app/data
@@ -19,6 +27,7 @@ COPY devices ./devices
 COPY simulators ./simulators
 COPY src ./src
 COPY dashboards ./dashboards
+COPY --from=dashboard /app/dashboards/dist ./dashboards/dist
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 VOLUME ["/app/data"]

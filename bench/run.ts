@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { benchIngest, benchIntake } from './core-under-load.js';
+import { benchDashboard } from './dashboard-fps.js';
 import { runMicro } from './micro.js';
 import type { BenchResult } from './result.js';
 
@@ -19,6 +20,7 @@ const record = (batch: BenchResult[]): void => {
 record(runMicro());
 record(await benchIntake());
 record(await benchIngest());
+record(await benchDashboard());
 
 const fmt = (v: number): string => (v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2));
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;

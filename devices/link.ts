@@ -21,7 +21,11 @@ export interface DeviceLink {
   onMessage(handler: (topic: string, payload: Buffer) => void): void;
   /** Called after every (re)connect, once subscriptions are restored. */
   onConnect(handler: () => void): void;
-  close(): Promise<void>;
+  /**
+   * `abrupt` drops the connection without an MQTT DISCONNECT, as a crash or a lost network
+   * would: the broker then publishes the last will. Otherwise a polite disconnect.
+   */
+  close(abrupt?: boolean): Promise<void>;
 }
 
 export interface LastWill {
@@ -149,9 +153,10 @@ async function connectWith(opts: MqttLinkOptions, protocolVersion: 4 | 5): Promi
     get connected() {
       return client.connected;
     },
-    async close() {
+    async close(abrupt = false) {
+      if (abrupt) (client.stream as Partial<Socket>).destroy?.();
       // With no broker, a polite disconnect would wait for queued packets forever.
-      await client.endAsync(!client.connected);
+      await client.endAsync(abrupt || !client.connected);
     },
   };
 }

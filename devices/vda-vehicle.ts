@@ -272,7 +272,7 @@ export class VdaVehicle {
     if (link === undefined) return;
     // OFFLINE only when it can be delivered, and not at any price: the broker may be gone.
     if (graceful && link.connected) await withinMs(this.publishConnection('OFFLINE'), CLOSE_ANNOUNCE_MS);
-    await link.close();
+    await link.close(!graceful);
   }
 
   private async attach(link: DeviceLink): Promise<void> {
@@ -359,6 +359,8 @@ export class VdaVehicle {
   private applyUpdate(order: VdaOrder): void {
     const [stitch, ...rest] = order.nodes;
     if (stitch === undefined) return;
+    // Looked up before the path is cut back: the stitching node itself goes with the cut.
+    const old = this.nodesBySeq(stitch.sequenceId);
     // The old horizon is replaced by the update; the base already released stays as it was.
     this.nodes = this.nodes.filter((n) => n.released && n.sequenceId < stitch.sequenceId);
     this.edges = this.edges.filter((e) => e.released && e.sequenceId < stitch.sequenceId);
@@ -367,7 +369,6 @@ export class VdaVehicle {
     stitchNode.actions = stitch.actions.filter((a) => !this.actionIndex.has(a.actionId));
     if (stitchPending) {
       // Keep the stitching node's existing actions and add any new ones from the update.
-      const old = this.nodesBySeq(stitch.sequenceId);
       stitchNode.actions = [...(old?.actions ?? []), ...stitchNode.actions];
       this.nodes = this.nodes.filter((n) => n.sequenceId !== stitch.sequenceId);
       this.nodes.push(stitchNode);

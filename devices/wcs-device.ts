@@ -192,7 +192,7 @@ export class WcsDevice {
     if (link === undefined) return;
     // OFFLINE only when it can be delivered, and not at any price: the broker may be gone.
     if (graceful && link.connected) await withinMs(this.publishConnection('OFFLINE'), CLOSE_ANNOUNCE_MS);
-    await link.close();
+    await link.close(!graceful);
   }
 
   private async attach(link: DeviceLink): Promise<void> {

@@ -6,6 +6,12 @@
  *
  * Straight runs of nodes without actions are driven as one move (no stop at each grid node);
  * a pause or cancel stops the robot where it is, and resuming re-plans from that point.
+ *
+ * Robots of one site share a node occupancy map: a robot occupies the node it stands on and the
+ * nodes it is driving into, and never enters a node another occupies. Told to, it waits there
+ * (not driving) until the node is free, and the map counts a conflict. Only released (base)
+ * nodes are driven; nearing the end of its base with horizon left, it asks for more
+ * (`newBaseRequest`).
  */
 import { VdaVehicle, type DeviceLink } from '../devices/index.js';
 import type { VdaAction, VdaNode } from '../protocols/index.js';
@@ -14,6 +20,7 @@ import { amrFactsheet, DEFAULT_AMR_PHYSICS, type AmrPhysics } from './amr-factsh
 import { batteryAfter, type BatteryMode } from './battery.js';
 import { realClock, type SimClock } from './clock.js';
 import { angleDelta, distance, heading, pointAlong, trapezoidAt, trapezoidTime, turnTime, type AxisLimits, type Point } from './kinematics.js';
+import { NodeOccupancy } from './node-occupancy.js';
 
 export type AmrSpec = SiteLayout['devices']['amrs'][number];
 
@@ -36,6 +43,8 @@ export interface SimulatedAmrOptions {
   stateIntervalMs?: number;
   /** Visualization period while moving (500 ms by default, i.e. 2 Hz). */
   visualizationIntervalMs?: number;
+  /** Shared with the other robots of the site; a robot alone gets its own. */
+  occupancy?: NodeOccupancy;
 }
 
 type Activity =
@@ -48,6 +57,8 @@ type Activity =
 const ON_NODE = 0.05;
 /** Heading differences below this (rad) need no turn. */
 const ALIGNED = 0.01;
+/** With this many released nodes or fewer still ahead and horizon waiting, ask for more base. */
+const NEAR_BASE_END = 1;
 
 export class SimulatedAmr {
   readonly vehicle: VdaVehicle;
@@ -74,6 +85,13 @@ export class SimulatedAmr {
   /** Kept here as well as in the vehicle state, which is only readable as a copy. */
   private pose: Point & { theta: number };
   private stopped = false;
+  private readonly occupancy: NodeOccupancy;
+  /** Nodes this robot occupies: the last one reached and those it is driving into. */
+  private occupied = new Set<string>();
+  private lastNode: string;
+  /** The node it was told to enter while another robot is on it (counted once per wait). */
+  private blockedOn: string | undefined;
+  private cancelWait: (() => void) | undefined;
 
   private constructor(vehicle: VdaVehicle, opts: SimulatedAmrOptions, clock: SimClock, physics: AmrPhysics) {
     this.vehicle = vehicle;
@@ -88,6 +106,10 @@ export class SimulatedAmr {
     this.vizIntervalMs = opts.visualizationIntervalMs ?? 500;
     const start = this.coords.get(opts.spec.startNode) ?? { x: 0, y: 0 };
     this.pose = { ...start, theta: 0 };
+    this.occupancy = opts.occupancy ?? new NodeOccupancy();
+    this.lastNode = opts.spec.startNode;
+    if (!this.occupancy.enter(this.serialNumber, this.lastNode)) this.occupancy.recordConflict(this.serialNumber, this.lastNode);
+    else this.occupied.add(this.lastNode);
     this.battery = opts.initialBattery ?? 100;
     this.batteryAt = clock.now();
   }
@@ -127,10 +149,20 @@ export class SimulatedAmr {
     return this.battery;
   }
 
+  /** A fault to inject: the battery is suddenly at `percent` (an old pack, a cold night). */
+  drainBattery(percent: number): void {
+    this.updateBattery();
+    this.battery = Math.max(0, Math.min(this.battery, percent));
+    this.vehicle.setBattery(Math.round(this.battery * 100) / 100, this.charging);
+    this.publish();
+  }
+
   async stop(graceful = true): Promise<void> {
     this.stopped = true;
     this.cancelTimer?.();
     this.cancelHeartbeat?.();
+    this.cancelWait?.();
+    this.occupy([]);
     await this.vehicle.close(graceful);
   }
 
@@ -139,7 +171,10 @@ export class SimulatedAmr {
       const stitch = order.nodes[0];
       // Actions an update adds to a node we already stand on run right away.
       if (isUpdate && stitch !== undefined && stitch.sequenceId <= this.vehicle.state.lastNodeSequenceId) this.queueActions(stitch);
-      if (!isUpdate) this.pendingActions = [];
+      if (!isUpdate) {
+        this.pendingActions = [];
+        this.blockedOn = undefined;
+      }
       this.next();
     });
     this.vehicle.onInstantAction((a) => this.instant(a));
@@ -184,6 +219,11 @@ export class SimulatedAmr {
       const p = this.positionOf(node);
       const last = points[points.length - 1] as Point;
       if (p === undefined || (marks.length > 0 && Math.abs(angleDelta(direction, heading(last, p))) > ALIGNED)) break;
+      // Never into a node another robot is on: drive up to the one before it.
+      if (!this.occupancy.mayEnter(this.serialNumber, node.nodeId)) {
+        if (marks.length === 0) return this.waitFor(node.nodeId);
+        break;
+      }
       length += distance(last, p);
       points.push(p);
       marks.push({ node, at: length });
@@ -196,10 +236,14 @@ export class SimulatedAmr {
       if (node.actions.length > 0) break;
     }
     const limits = { maxSpeed, accel: this.physics.accel };
+    this.blockedOn = undefined;
+    this.cancelWait?.();
+    this.cancelWait = undefined;
+    this.occupy([this.lastNode, ...marks.map((m) => m.node.nodeId)]);
     this.setCharging(false);
     this.setActivity({ kind: 'drive', points, marks, length, limits, direction, startedAt: this.clock.now(), duration: trapezoidTime(length, limits) * 1000 });
     this.vehicle.setDriving(true);
-    this.vehicle.setNewBaseRequest(false);
+    this.vehicle.setNewBaseRequest(this.nearBaseEnd());
     this.publish();
     this.tick();
   }
@@ -234,7 +278,7 @@ export class SimulatedAmr {
     const p = pointAlong(a.points, position);
     while (a.marks.length > 0 && (a.marks[0]?.at ?? Infinity) <= position + 1e-6) {
       const mark = a.marks.shift() as { node: VdaNode; at: number };
-      this.vehicle.reachedNode(mark.node.nodeId, mark.node.sequenceId);
+      this.reached(mark.node, a.marks.map((m) => m.node.nodeId));
       this.queueActions(mark.node);
       // The last node of the move is published by finishMove, with driving=false.
       if (a.marks.length > 0) this.publish();
@@ -253,10 +297,54 @@ export class SimulatedAmr {
     this.next();
   }
 
+  /** A node of the path reached: the robot leaves every node behind it, keeping `ahead`. */
+  private reached(node: VdaNode, ahead: readonly string[]): void {
+    this.vehicle.reachedNode(node.nodeId, node.sequenceId);
+    this.lastNode = node.nodeId;
+    this.occupy([node.nodeId, ...ahead]);
+    if (this.nearBaseEnd()) this.vehicle.setNewBaseRequest(true);
+  }
+
+  /** Occupies exactly `nodes` (all free for this robot: checked before a move starts). */
+  private occupy(nodes: readonly string[]): void {
+    const keep = new Set(nodes);
+    for (const n of this.occupied) if (!keep.has(n)) this.occupancy.leave(this.serialNumber, n);
+    for (const n of keep) if (!this.occupancy.enter(this.serialNumber, n)) keep.delete(n);
+    this.occupied = keep;
+  }
+
+  /**
+   * Told to enter a node another robot is on: stand still, count it once, and try again when
+   * that node is left (on the next tick, not inside the other robot's move).
+   */
+  private waitFor(nodeId: string): void {
+    if (this.blockedOn !== nodeId) {
+      this.blockedOn = nodeId;
+      this.occupancy.recordConflict(this.serialNumber, nodeId);
+    }
+    this.cancelWait?.();
+    this.cancelWait = this.occupancy.whenLeft(nodeId, () => {
+      this.cancelWait = undefined;
+      this.clock.setTimer(() => this.next(), 0);
+    });
+    if (this.vehicle.state.driving) {
+      this.vehicle.setDriving(false);
+      this.publish();
+    }
+  }
+
+  /** Horizon waits beyond the base, and the base is (nearly) used up. */
+  private nearBaseEnd(): boolean {
+    const rest = this.vehicle.remainingNodes;
+    let released = 0;
+    for (const n of rest) if (n.released) released++;
+    return released < rest.length && released <= NEAR_BASE_END;
+  }
+
   /** Standing on a node of the path: mark it reached and queue its actions. */
   private arrive(node: VdaNode, at: Point): void {
     this.setPose({ x: at.x, y: at.y, theta: this.theta() });
-    this.vehicle.reachedNode(node.nodeId, node.sequenceId);
+    this.reached(node, []);
     this.queueActions(node);
     this.publish();
   }
@@ -352,6 +440,9 @@ export class SimulatedAmr {
 
   private cancelOrder(): void {
     this.freeze();
+    this.blockedOn = undefined;
+    this.cancelWait?.();
+    this.cancelWait = undefined;
     this.activity = { kind: 'idle' };
     this.pendingActions = [];
     this.pausedActionLeft = undefined;
@@ -368,6 +459,10 @@ export class SimulatedAmr {
     if (this.activity.kind === 'turn' || this.activity.kind === 'drive') {
       this.integrate();
       this.updateBattery();
+      // Stopped between two nodes it overlaps both; the rest of the move it no longer enters.
+      const a = this.activity;
+      const next = a.kind === 'drive' ? a.marks[0] : undefined;
+      this.occupy(next !== undefined && distance(this.here(), this.coords.get(this.lastNode) ?? this.here()) > ON_NODE ? [this.lastNode, next.node.nodeId] : [this.lastNode]);
       this.activity = { kind: 'idle' };
       this.vehicle.setDriving(false);
     }

@@ -19,6 +19,10 @@ export const ARM_ACTIONS = [
 export class SimulatedArm {
   readonly runner: WcsActionRunner;
   unitsPicked = 0;
+  /** Units the next picks will find missing in their source totes (a fault to inject). */
+  private missingQueue: number[] = [];
+  /** Picks that will grab the wrong item (caught by verification), a fault to inject. */
+  private mispicks = 0;
   private readonly stopTelemetry: () => void;
 
   private constructor(
@@ -47,16 +51,35 @@ export class SimulatedArm {
     await this.device.close(graceful);
   }
 
+  /**
+   * The next pick finds `missing` fewer pieces in its source tote than it was asked for and
+   * reports what it really moved (`picked=<n>`), as a real station's vision or scale would.
+   */
+  shortNextPick(missing: number): void {
+    this.missingQueue.push(missing);
+  }
+
+  /** The next `count` picks grab the wrong item; the station's verification catches each one. */
+  mispickNext(count = 1): void {
+    this.mispicks += count;
+  }
+
   private plan(action: WcsAction): ActionPlan | { failed: string } {
     if (action.actionType !== 'pick') return { failed: `unsupported action type ${action.actionType}` };
     const quantity = Number(param(action, 'quantity'));
     if (!Number.isInteger(quantity) || quantity < 1) return { failed: `quantity must be a positive integer, got ${param(action, 'quantity') ?? '(missing)'}` };
     if (param(action, 'sku') === undefined) return { failed: 'sku missing' };
+    if (this.mispicks > 0) {
+      this.mispicks -= 1;
+      // Verification (scale or vision) saw the wrong item; it went back, nothing reached the order tote.
+      return { failed: `mispick: wrong item for ${param(action, 'sku') ?? '?'} caught by verification` };
+    }
+    const moved = Math.max(0, quantity - (this.missingQueue.shift() ?? 0));
     return {
-      durationMs: quantity * this.spec.pickTime * 1000,
-      result: `picked=${quantity}`,
+      durationMs: Math.max(1, moved) * this.spec.pickTime * 1000,
+      result: `picked=${moved}`,
       onDone: () => {
-        this.unitsPicked += quantity;
+        this.unitsPicked += moved;
       },
     };
   }

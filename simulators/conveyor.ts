@@ -46,6 +46,17 @@ export class SimulatedConveyor {
     await this.device.close(graceful);
   }
 
+  /** A fault to inject: a tote jams the belt; everything on it stops until `clearJam()`. */
+  jam(): void {
+    this.runner.halt();
+    this.telemetry();
+  }
+
+  clearJam(): void {
+    this.runner.restart();
+    this.telemetry();
+  }
+
   private plan(action: WcsAction): ActionPlan | { failed: string } {
     if (action.actionType !== 'transport') return { failed: `unsupported action type ${action.actionType}` };
     const loadId = param(action, 'loadId');
@@ -72,8 +83,9 @@ export class SimulatedConveyor {
     });
     this.device
       .publishTelemetry({
-        deviceState: r.isPaused ? 'PAUSED' : moving.length > 0 ? 'BUSY' : 'IDLE',
-        metrics: { loadsOnBelt: moving.length, completed: r.completed, failed: r.failed },
+        // A jam is a fault of the belt, reported as such even while paused by command.
+        deviceState: r.isHalted ? 'FAULT' : r.isPaused ? 'PAUSED' : moving.length > 0 ? 'BUSY' : 'IDLE',
+        metrics: { loadsOnBelt: moving.length, completed: r.completed, failed: r.failed, jammed: r.isHalted ? 1 : 0 },
         loads: moving,
       })
       .catch(() => undefined);

@@ -48,9 +48,10 @@ describe('simulated site over a real broker', () => {
       orderUpdateId: 0,
       nodes: [
         { nodeId: 'n-00-00', sequenceId: 0, released: true, actions: [] },
-        { nodeId: 'n-01-00', sequenceId: 2, released: true, actions: [{ actionId: 'pick-1', actionType: 'pick', blockingType: 'HARD', actionParameters: [{ key: 'loadId', value: 'TOTE-1' }] }] },
+        // North, off the parking row: n-01-00 is where amr-02 stands, and robots do not collide.
+        { nodeId: 'n-00-01', sequenceId: 2, released: true, actions: [{ actionId: 'pick-1', actionType: 'pick', blockingType: 'HARD', actionParameters: [{ key: 'loadId', value: 'TOTE-1' }] }] },
       ],
-      edges: [{ edgeId: 'n-00-00_n-01-00', sequenceId: 1, released: true, startNodeId: 'n-00-00', endNodeId: 'n-01-00', actions: [] }],
+      edges: [{ edgeId: 'n-00-00_n-00-01', sequenceId: 1, released: true, startNodeId: 'n-00-00', endNodeId: 'n-00-01', actions: [] }],
     };
     await core.client.publishAsync(vdaTopic(amr, 'order'), encodeVda('order', order), { qos: 1 });
     const done = await core.waitFor(
@@ -59,7 +60,8 @@ describe('simulated site over a real broker', () => {
       5000,
     );
     const state = decodeVda('state', done);
-    expect(state).toMatchObject({ orderId: 'live-1', lastNodeId: 'n-01-00', driving: false, loads: [{ loadId: 'TOTE-1' }] });
-    expect(state.agvPosition).toMatchObject({ x: 2, y: 0, mapId: 'demo-floor' });
+    expect(state).toMatchObject({ orderId: 'live-1', lastNodeId: 'n-00-01', driving: false, loads: [{ loadId: 'TOTE-1' }] });
+    expect(state.agvPosition).toMatchObject({ x: 0, y: 2, mapId: 'demo-floor' });
+    expect(site.nodeConflicts).toBe(0);
   });
 });

@@ -3,11 +3,12 @@
  * broker: separate connections, own last wills, own credentials.
  */
 import type { SiteLayout } from '../src/index.js';
-import { SimulatedAmr } from './amr.js';
+import { SimulatedAmr, type SimulatedAmrOptions } from './amr.js';
 import { SimulatedArm } from './arm.js';
 import { SimulatedAsrs } from './asrs.js';
 import { realClock, type SimClock } from './clock.js';
 import { SimulatedConveyor } from './conveyor.js';
+import { NodeOccupancy } from './node-occupancy.js';
 import type { WcsSimOptions } from './wcs-connect.js';
 
 export interface SimLogger {
@@ -33,6 +34,8 @@ export interface SimulatedSiteOptions {
   credentials?: SimCredentials;
   /** Battery at start per AMR, percent; 100 by default. */
   initialBattery?: number;
+  /** AMR timing (motion tick, state and visualization periods): coarser for fast, large runs. */
+  amrTiming?: Pick<SimulatedAmrOptions, 'tickMs' | 'stateIntervalMs' | 'visualizationIntervalMs'>;
 }
 
 export interface SimulatedDevices {
@@ -44,6 +47,10 @@ export interface SimulatedDevices {
 
 export interface SimulatedSite {
   devices: SimulatedDevices;
+  /** Where the site's AMRs stand: one robot per node, shared by all of them. */
+  readonly occupancy: NodeOccupancy;
+  /** How often an AMR was commanded into a node another AMR occupied (it waited instead). */
+  readonly nodeConflicts: number;
   /** Gracefully disconnects every device (each announces OFFLINE). */
   stop(): Promise<void>;
 }
@@ -52,6 +59,7 @@ export async function startSimulatedSite(opts: SimulatedSiteOptions): Promise<Si
   const clock = opts.clock ?? realClock(opts.now);
   const { layout } = opts;
   const devices: SimulatedDevices = { amrs: [], asrs: [], conveyors: [], arms: [] };
+  const occupancy = new NodeOccupancy();
   const wcs = (deviceClass: SimDeviceClass, id: string): WcsSimOptions => {
     const o: WcsSimOptions = { site: layout.site.id, url: opts.mqttUrl, clock };
     const c = opts.credentials?.({ deviceClass, id });
@@ -66,7 +74,7 @@ export async function startSimulatedSite(opts: SimulatedSiteOptions): Promise<Si
   try {
     await Promise.all([
       ...layout.devices.amrs.map(async (spec) => {
-        const amrOpts: Parameters<typeof SimulatedAmr.start>[0] = { layout, spec, interfaceName: opts.interfaceName, url: opts.mqttUrl, clock };
+        const amrOpts: SimulatedAmrOptions = { layout, spec, interfaceName: opts.interfaceName, url: opts.mqttUrl, clock, occupancy, ...opts.amrTiming };
         if (opts.initialBattery !== undefined) amrOpts.initialBattery = opts.initialBattery;
         const c = opts.credentials?.({ deviceClass: 'amr', id: spec.serialNumber });
         if (c !== undefined) Object.assign(amrOpts, c);
@@ -86,6 +94,10 @@ export async function startSimulatedSite(opts: SimulatedSiteOptions): Promise<Si
   );
   return {
     devices,
+    occupancy,
+    get nodeConflicts() {
+      return occupancy.conflicts;
+    },
     stop: async () => {
       await stopAll();
       opts.logger?.info({ site: layout.site.id }, 'simulated site stopped');

@@ -46,6 +46,7 @@ export class WcsActionRunner {
   private readonly running = new Set<Running>();
   private readonly earlyCancels = new Set<string>();
   private paused = false;
+  private halted = false;
   private stopped = false;
   completed = 0;
   failed = 0;
@@ -137,7 +138,7 @@ export class WcsActionRunner {
   }
 
   private pump(): void {
-    while (!this.stopped && !this.paused && this.queue.length > 0 && (this.mode === 'parallel' || this.running.size === 0)) {
+    while (!this.stopped && !this.paused && !this.halted && this.queue.length > 0 && (this.mode === 'parallel' || this.running.size === 0)) {
       const next = this.queue.shift();
       if (next !== undefined) this.start(next.jobId, next.action);
     }
@@ -167,21 +168,50 @@ export class WcsActionRunner {
     this.pump();
   }
 
+  /**
+   * A fault that stops the device's motion (a jam, an e-stop) without it being paused by
+   * command: actions in progress freeze where they are and continue on `restart()`.
+   */
+  halt(): void {
+    if (this.halted) return;
+    this.halted = true;
+    if (!this.paused) this.freeze();
+  }
+
+  restart(): void {
+    if (!this.halted) return;
+    this.halted = false;
+    if (!this.paused) this.thaw();
+  }
+
+  get isHalted(): boolean {
+    return this.halted;
+  }
+
   private pause(): void {
     if (this.paused) return;
     this.paused = true;
-    const now = this.clock.now();
-    for (const r of this.running) {
-      r.cancel?.();
-      r.left = Math.max(0, r.endsAt - now);
-      this.report(r.jobId, r.action.actionId, 'PAUSED');
-    }
+    if (!this.halted) this.freeze();
     void this.device.setPaused(true).catch(() => undefined);
   }
 
   private resume(): void {
     if (!this.paused) return;
     this.paused = false;
+    void this.device.setPaused(false).catch(() => undefined);
+    if (!this.halted) this.thaw();
+  }
+
+  private freeze(): void {
+    const now = this.clock.now();
+    for (const r of this.running) {
+      r.cancel?.();
+      r.left = Math.max(0, r.endsAt - now);
+      this.report(r.jobId, r.action.actionId, 'PAUSED');
+    }
+  }
+
+  private thaw(): void {
     const now = this.clock.now();
     for (const r of this.running) {
       const left = r.left ?? 0;
@@ -191,7 +221,6 @@ export class WcsActionRunner {
       this.report(r.jobId, r.action.actionId, 'RUNNING');
       r.cancel = this.clock.setTimer(() => this.finish(r), left);
     }
-    void this.device.setPaused(false).catch(() => undefined);
     this.pump();
   }
 

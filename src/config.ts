@@ -111,11 +111,30 @@ export const ConfigSchema = Type.Object(
       default: 10_000,
       description: 'Most units of one SKU one order may ask for (after merging duplicate lines); more is a 400 naming the line.',
     }),
+    lowBatteryPercent: Type.Number({
+      minimum: 0,
+      maximum: 100,
+      default: 15,
+      description: 'A vehicle under this battery percent takes no new trip; after its current one it is sent to the nearest free charger.',
+    }),
+    taskTimeoutSeconds: Type.Integer({
+      minimum: 5,
+      maximum: 86_400,
+      default: 600,
+      description: 'A device task with no progress for this long is canceled on the device and retried elsewhere (vehicles) or raised as an exception (fixed equipment).',
+    }),
     releaseWindow: Type.Integer({
       minimum: 1,
       maximum: 100_000,
       default: 200,
       description: "Order lines this site's floor may have released (tasks planned) or in picking at once; the rest wait SOURCED, most urgent first.",
+    }),
+    trafficLookaheadNodes: Type.Integer({
+      minimum: 1,
+      maximum: 1000,
+      default: 3,
+      description:
+        'Traffic control: how many nodes ahead of an AMR are reserved for it and released in its order (the VDA 5050 base) at once; the rest of its route is sent as horizon.',
     }),
     sourcingWeightCost: Type.Number({ minimum: 0, default: 1, description: 'Sourcing: weight of cost (handling plus carriage) when scoring candidate sites.' }),
     sourcingWeightDistance: Type.Number({ minimum: 0, default: 1, description: 'Sourcing: weight of distance from site to customer.' }),

@@ -16,8 +16,14 @@ import { inventoryRoutes } from './api/routes/inventory.js';
 import { orderRoutes } from './api/routes/orders.js';
 import { cancellationRoutes } from './api/routes/cancellation.js';
 import { CancellationService } from './app/cancellation.js';
+import { deviceCommandRoutes } from './api/routes/device-commands.js';
+import { DeviceCommandService } from './app/device-commands.js';
 import { holdsRoutes } from './api/routes/holds.js';
 import { HoldsService } from './app/holds-service.js';
+import { KpiService } from './app/kpis.js';
+import { kpiRoutes } from './api/routes/kpis.js';
+import { meRoutes } from './api/routes/me.js';
+import { EtaService } from './app/eta-service.js';
 import { DEFAULT_RISK_CONFIG } from './domain/risk.js';
 import { shopifyRoutes } from './api/routes/shopify.js';
 import { createLocalNotifier } from './api/stream.js';
@@ -25,7 +31,15 @@ import type { AppContext } from './app/context.js';
 import { DeviceRegistry, type DeviceView } from './app/device-registry.js';
 import { Dispatcher } from './app/dispatcher.js';
 import { ReleasePlanner } from './app/release-planner.js';
+import { EXCEPTION_TYPES } from './domain/records.js';
 import { SourcingService } from './app/sourcing-service.js';
+import { ExceptionService } from './app/exception-service.js';
+import { ExecutionWatchdog } from './app/execution-watchdog.js';
+import { ChargingPolicy } from './app/charging-policy.js';
+import { JamPolicy } from './app/jam-policy.js';
+import { TaskControlService } from './app/task-control.js';
+import { taskRoutes } from './api/routes/tasks.js';
+import { exceptionRoutes } from './api/routes/exceptions.js';
 import { Ingest } from './app/ingest.js';
 import { OrderIntake } from './app/intake.js';
 import { InventoryService } from './app/inventory-service.js';
@@ -34,6 +48,7 @@ import { OutboxPublisher } from './app/outbox-publisher.js';
 import { seedFromLayout } from './app/site-seed.js';
 import { TaskProgressService } from './app/task-progress.js';
 import { TelemetryRecorder } from './app/telemetry-recorder.js';
+import { TrafficController } from './app/traffic-controller.js';
 import { InfluxSink } from './adapters/telemetry/influx-sink.js';
 import { MemorySink } from './adapters/telemetry/memory-sink.js';
 import type { Config } from './config.js';
@@ -64,6 +79,7 @@ export interface Core {
   readonly tokens: TokenTable;
   readonly store: SqliteStore;
   readonly registry: DeviceRegistry;
+  readonly traffic: TrafficController;
   readonly metrics: Metrics;
   /** The broker URL devices should use (the embedded one's, or the configured external one). */
   readonly mqttUrl: string;
@@ -75,9 +91,15 @@ export interface Core {
 
 /** Time between dispatch passes when nothing kicks them (devices freeing up, watchdogs). */
 const DISPATCH_TICK_MS = 500;
+/** Traffic control's retry of waiting vehicles and deadlock check. */
+const TRAFFIC_TICK_MS = 500;
 const DEVICE_PERSIST_MS = 2000;
+/** How often held tasks are checked against their devices' liveness and the task timeout. */
+const WATCHDOG_TICK_MS = 1000;
 const OUTBOX_PRUNE_MS = 60_000;
 const TELEMETRY_TICK_MS = 1000;
+/** Running steps' ETAs move with the clock; once a second is as fine as the ETA is published. */
+const ETA_TICK_MS = 1000;
 /** Confirmed commands stay an hour for troubleshooting; the journal keeps them for good. */
 const OUTBOX_KEEP_MS = 3600_000;
 
@@ -114,7 +136,7 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
     siteId,
     maxLineAttempts: 3,
   };
-  const registry = new DeviceRegistry({ watchdogMs: 15_000 });
+  const registry = new DeviceRegistry({ watchdogMs: 15_000, lowBatteryPercent: config.lowBatteryPercent });
   for (const a of layout.devices.amrs) registry.declare(a.serialNumber, 'amr', { manufacturer: a.manufacturer, serialNumber: a.serialNumber });
   for (const a of layout.devices.asrs) registry.declare(a.id, 'asrs');
   for (const c of layout.devices.conveyors) registry.declare(c.id, 'conveyor');
@@ -141,14 +163,29 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
     weights: { cost: config.sourcingWeightCost, distance: config.sourcingWeightDistance, time: config.sourcingWeightTime, co2: config.sourcingWeightCo2 },
     minShipmentValue: config.minShipmentValue,
   });
-  const lines = new LineService(ctx, sourcing, kickDispatch);
+  const exceptions = new ExceptionService(ctx);
+  const lines = new LineService(ctx, sourcing, exceptions, kickDispatch);
   const releasePlanner = new ReleasePlanner(ctx, lines, { window: config.releaseWindow });
-  const dispatcher = new Dispatcher(ctx, registry, lines, { interfaceName: config.mqttInterface, jobExpirySeconds: 60 }, () => publisher.kick(), releasePlanner);
-  const progress = new TaskProgressService(ctx, registry, lines, kickDispatch);
+  const traffic = new TrafficController(ctx, registry, { interfaceName: config.mqttInterface, lookahead: config.trafficLookaheadNodes }, { onCommandsQueued: () => publisher.kick() });
+  const dispatcher = new Dispatcher(ctx, registry, lines, { interfaceName: config.mqttInterface, jobExpirySeconds: 60 }, () => publisher.kick(), releasePlanner, traffic);
+  const progress = new TaskProgressService(ctx, registry, lines, kickDispatch, exceptions);
+  const watchdog = new ExecutionWatchdog(ctx, registry, progress, exceptions, { interfaceName: config.mqttInterface, taskTimeoutMs: config.taskTimeoutSeconds * 1000, traffic }, () => publisher.kick());
   const intake = new OrderIntake(ctx, lines, sourcing, { maxLineQuantity: config.maxLineQuantity, risk: { ...DEFAULT_RISK_CONFIG, threshold: config.riskHoldThreshold } });
   const cancellation = new CancellationService(ctx, registry, lines, { interfaceName: config.mqttInterface }, { onCommandsQueued: () => publisher.kick(), onTasksFreed: kickDispatch });
+  const deviceCommands = new DeviceCommandService(ctx, registry, { interfaceName: config.mqttInterface, progress, traffic }, {
+    onCommandsQueued: () => publisher.kick(),
+    onDeviceChanged: (view) => {
+      kickDispatch();
+      notifier.publish({ type: 'device.updated', at: clock.now(), data: deviceResource(registry, view, clock.now()) });
+    },
+  });
+  const charging = new ChargingPolicy(ctx, registry, deviceCommands, exceptions);
+  const jams = new JamPolicy(ctx, registry, deviceCommands, exceptions);
+  const taskControl = new TaskControlService(ctx, progress, cancellation, () => publisher.kick());
   const inventory = new InventoryService(ctx, lines, sourcing);
   const holds = new HoldsService(ctx, lines, cancellation);
+  const kpis = new KpiService({ store, queries: store.kpi, registry, notifier, clock });
+  const etas = new EtaService(ctx, registry, sourcing.sites, { releaseWindow: config.releaseWindow });
 
   const stateRequested = new Map<string, number>();
   const requestState = (view: DeviceView): void => {
@@ -170,6 +207,7 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
     progress,
     {
       onVehicleNeedsState: requestState,
+      onVdaState: (view, s) => traffic.onVdaState(view, s),
       onDeviceChanged: (view) => {
         if (view.task === undefined) kickDispatch();
         telemetry.recordDevice(view, registry.status(view, clock.now()));
@@ -216,6 +254,11 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   };
   let stopping = false;
   every(DISPATCH_TICK_MS, kickDispatch);
+  every(TRAFFIC_TICK_MS, () => traffic.tick());
+  every(WATCHDOG_TICK_MS, () => watchdog.sweep());
+  every(ETA_TICK_MS, () => etas.tick());
+  every(WATCHDOG_TICK_MS, () => charging.sweep());
+  every(WATCHDOG_TICK_MS, () => jams.sweep());
   every(TELEMETRY_TICK_MS, () => {
     const now = clock.now();
     for (const v of registry.list()) telemetry.recordDevice(v, registry.status(v, now));
@@ -229,6 +272,8 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
     const dirty = registry.takeDirty();
     if (dirty.length > 0) store.tx(() => dirty.forEach((d) => store.saveDevice({ id: d.id, class: d.class, data: d, updatedAt: clock.now() })));
     for (const [state, n] of Object.entries(store.countLinesByState())) metrics.linesByState.set({ state }, n);
+    const open = store.countOpenExceptionsByType();
+    for (const type of EXCEPTION_TYPES) metrics.exceptionsOpen.set({ type }, open[type] ?? 0);
   });
 
   const app = buildApp({
@@ -248,7 +293,7 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
       devices: registry.list().map((d) => deviceResource(registry, d, clock.now())),
       linesByState: store.countLinesByState(),
     }),
-    routes: [orderRoutes({ intake, store }), floorRoutes({ store, registry, layout, clock }), inventoryRoutes({ inventory }), shopifyRoutes({ intake, secret: config.shopifyWebhookSecret }), cancellationRoutes({ cancellation }), holdsRoutes({ holds })],
+    routes: [orderRoutes({ intake, store, etas }), floorRoutes({ store, registry, layout, clock }), inventoryRoutes({ inventory }), shopifyRoutes({ intake, secret: config.shopifyWebhookSecret }), cancellationRoutes({ cancellation }), holdsRoutes({ holds }), exceptionRoutes({ exceptions }), taskRoutes({ tasks: taskControl }), deviceCommandRoutes({ deviceCommands, registry, clock }), kpiRoutes({ kpis }), meRoutes()],
     isAcceptingWork: () => !stopping,
     now: () => clock.now(),
   });
@@ -261,6 +306,7 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
     tokens,
     store,
     registry,
+    traffic,
     metrics,
     mqttUrl,
     httpUrl: undefined,
@@ -275,6 +321,8 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
       log.info({ reason }, 'stopping: intake closed');
       for (const cancel of timers) cancel();
       dispatcher.stop();
+      traffic.stop();
+      kpis.stop();
       await app.close();
       const flushed = await publisher.flush(2000);
       if (!flushed) log.warn({ pending: store.unsent(1000).length }, 'outbox not fully flushed; it is durable and will be sent on the next start');

@@ -23,9 +23,13 @@ export interface Metrics {
   readonly outboxPending: Gauge;
   /** Time from publishing a command to the device echoing it in its state. */
   readonly commandAckSeconds: Histogram<'family'>;
+  /** Work time of finished device steps (stalls excluded): what the ETA service learns durations from. */
+  readonly stepSeconds: Histogram<'class' | 'kind'>;
   readonly storeCommitSeconds: Histogram;
   readonly storeCommitBatchSize: Histogram;
   readonly linesByState: Gauge<'state'>;
+  readonly exceptionsRaised: Counter<'type' | 'status'>;
+  readonly exceptionsOpen: Gauge<'type'>;
   readonly tasksByState: Gauge<'state'>;
   readonly devicesByState: Gauge<'class' | 'state'>;
   readonly devicesConnected: Gauge<'class'>;
@@ -106,6 +110,13 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
+    stepSeconds: new Histogram({
+      name: 'pickwire_step_duration_seconds',
+      help: 'Work time of finished device steps (device standstill excluded), by device class and task kind; the ETA service learns its durations from these',
+      labelNames: ['class', 'kind'],
+      buckets: [1, 2, 5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600],
+      registers,
+    }),
     storeCommitSeconds: new Histogram({
       name: 'pickwire_store_commit_seconds',
       help: 'Duration of one store transaction (group commit)',
@@ -116,6 +127,18 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       name: 'pickwire_store_commit_batch_size',
       help: 'Requests committed together in one group commit',
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers,
+    }),
+    exceptionsRaised: new Counter({
+      name: 'pickwire_exceptions_raised_total',
+      help: 'Exceptions raised, by type and by how they were left (handled automatically or open for operators)',
+      labelNames: ['type', 'status'],
+      registers,
+    }),
+    exceptionsOpen: new Gauge({
+      name: 'pickwire_exceptions_open',
+      help: 'Exceptions waiting for an operator, by type',
+      labelNames: ['type'],
       registers,
     }),
     linesByState: new Gauge({

@@ -3,7 +3,7 @@
  * SQLite; discrete-event simulation plugs in a virtual clock and an in-memory transport. Logic
  * never reaches past these interfaces.
  */
-import type { HoldRecord, HoldStatus, JournalEntry, LineRecord, OrderInput, OrderRecord, OutboxMessage, StockPosition, TaskRecord } from './domain/records.js';
+import type { ExceptionRecord, ExceptionStatus, HoldRecord, HoldStatus, JournalEntry, LineRecord, OrderInput, OrderRecord, OutboxMessage, StockPosition, TaskRecord } from './domain/records.js';
 
 /** Time source. Everything that needs "now" asks this, never `Date.now()`. */
 export interface Clock {
@@ -104,6 +104,15 @@ export interface Store {
   countCustomerOrdersSince(customerId: string, since: number, cap: number): number;
   /** Orders to the same ship-to address (country, postal code, first line; case-insensitive) since `since`, up to `cap`. */
   countShipToOrdersSince(shipTo: Pick<OrderInput['shipTo'], 'country' | 'postalCode' | 'line1'>, since: number, cap: number): number;
+
+  insertException(e: ExceptionRecord): void;
+  /** Writes status, actions and resolution; false when there is no such exception. */
+  updateException(e: ExceptionRecord): boolean;
+  getException(id: string): ExceptionRecord | undefined;
+  /** Oldest first. */
+  listExceptions(q: { status?: ExceptionStatus; limit: number }): ExceptionRecord[];
+  exceptionsOf(orderId: string): ExceptionRecord[];
+  countOpenExceptionsByType(): Record<string, number>;
 
   insertHold(h: HoldRecord): void;
   getHold(id: string): HoldRecord | undefined;

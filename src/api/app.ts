@@ -59,7 +59,7 @@ export interface BuildAppOptions {
   now?: () => number;
   /** Overrides for tests; the defaults suit a dashboard on a LAN. */
   stream?: { flushIntervalMs?: number; maxBufferedBytes?: number; maxQueuedEvents?: number; heartbeatMs?: number };
-  /** Directory served at `/`; defaults to `dashboards/web/`. */
+  /** Directory served at `/`; defaults to the dashboard build, `dashboards/dist/`. */
   dashboardDir?: string;
 }
 

@@ -15,15 +15,6 @@
  * A canceled task's outstanding command is retired (marked confirmed) so that the outbox stops
  * re-sending it: a vehicle or device that missed it must not start it after the cancel.
  */
-import {
-  WCS_VERSION,
-  encodeVda,
-  encodeWcs,
-  vdaTopic,
-  wcsTopic,
-  type WcsInstantActions,
-} from '../../protocols/index.js';
-import { buildInstantActions } from '../domain/commands.js';
 import { currentPlan, stepsToAbort } from '../domain/execution-plan.js';
 import { LINE_SHIPPED_OR_LATER } from '../domain/line-machine.js';
 import { applyEvent } from '../domain/machine-runner.js';
@@ -32,6 +23,7 @@ import type { LineRecord, TaskRecord, TaskState } from '../domain/records.js';
 import { PickwireError } from '../errors.js';
 import type { AppContext } from './context.js';
 import { correlationOf } from './correlation.js';
+import { enqueueVdaInstantActions, enqueueWcsInstantActions } from './instant-actions.js';
 import type { DeviceRegistry } from './device-registry.js';
 import type { AfterCommit, LineService } from './line-service.js';
 import { orderView, type OrderView } from './queries.js';
@@ -142,8 +134,8 @@ export class CancellationService {
     for (const task of stepsToAbort(currentPlan(this.ctx.store.tasksOfLine(line.id)))) {
       const active = ACTIVE.includes(task.state);
       let command: string | undefined;
-      if (active && task.deviceId) {
-        command = task.deviceClass === 'amr' ? this.cancelTrip(task, task.deviceId, now, after) : this.cancelStep(task, task.deviceId, now);
+      if (active) {
+        command = this.stopOnDevice(task, after);
         if (command) commands++;
       }
       this.ctx.store.updateTask(task.id, { state: 'CANCELED', updatedAt: now });
@@ -162,6 +154,13 @@ export class CancellationService {
     return { commands, tasks: canceled };
   }
 
+  /** Stops one task's work on its device (cancelOrder or cancelJob); returns the command sent, if any. */
+  stopOnDevice(task: TaskRecord, after: AfterCommit): string | undefined {
+    if (!task.deviceId || !ACTIVE.includes(task.state)) return undefined;
+    const now = this.ctx.clock.now();
+    return task.deviceClass === 'amr' ? this.cancelTrip(task, task.deviceId, now, after) : this.cancelStep(task, task.deviceId, now);
+  }
+
   /** VDA `cancelOrder` to the vehicle through the outbox; the trip's own order stops being re-sent. */
   private cancelTrip(task: TaskRecord, deviceId: string, now: number, after: AfterCommit): string | undefined {
     const { store } = this.ctx;
@@ -176,39 +175,20 @@ export class CancellationService {
       this.ctx.logger.warn({ task: task.id, deviceId }, 'cancel: vehicle has no known manufacturer; no cancelOrder sent');
       return undefined;
     }
-    const msg = buildInstantActions(
-      { headerId: store.nextId(`vda:${serialNumber}:instantActions`), timestamp: new Date(now).toISOString() },
-      { manufacturer, serialNumber },
-      [{ actionId: `${task.id}-cancel`, actionType: 'cancelOrder', blockingType: 'HARD' }],
-    );
-    store.enqueue({
-      topic: vdaTopic({ interfaceName: this.opts.interfaceName, manufacturer, serialNumber }, 'instantActions'),
-      payload: Buffer.from(encodeVda('instantActions', msg)),
-      qos: 1,
-      retain: false,
-      expirySeconds: undefined,
-      correlation: undefined,
-    });
+    enqueueVdaInstantActions(this.ctx, this.opts.interfaceName, { manufacturer, serialNumber }, [
+      { actionId: `${task.id}-cancel`, actionType: 'cancelOrder', blockingType: 'HARD' },
+    ]);
     return 'cancelOrder';
   }
 
   /** wcs `cancelJob` {jobId} to the AS/RS, conveyor or arm through the outbox. */
   private cancelStep(task: TaskRecord, deviceId: string, now: number): string {
-    const { store, siteId } = this.ctx;
+    const { store } = this.ctx;
     const jobId = task.progress.commandId ?? task.id;
     store.confirm(correlationOf.wcs(deviceId, jobId, task.progress.updateId ?? 0), now);
-    const msg: WcsInstantActions = {
-      header: { headerId: store.nextId(`wcs:${deviceId}:instantActions`), timestamp: new Date(now).toISOString(), version: WCS_VERSION, site: siteId, deviceId },
-      actions: [{ actionId: `${task.id}-cancel`, actionType: 'cancelJob', blockingType: 'HARD', actionParameters: [{ key: 'jobId', value: jobId }] }],
-    };
-    store.enqueue({
-      topic: wcsTopic({ site: siteId, deviceClass: task.deviceClass as 'asrs' | 'conveyor' | 'arm', deviceId }, 'instantActions'),
-      payload: Buffer.from(encodeWcs('instantActions', msg)),
-      qos: 1,
-      retain: false,
-      expirySeconds: undefined,
-      correlation: undefined,
-    });
+    enqueueWcsInstantActions(this.ctx, { deviceClass: task.deviceClass as 'asrs' | 'conveyor' | 'arm', deviceId }, [
+      { actionId: `${task.id}-cancel`, actionType: 'cancelJob', blockingType: 'HARD', actionParameters: [{ key: 'jobId', value: jobId }] },
+    ]);
     return 'cancelJob';
   }
 }

@@ -38,12 +38,19 @@ export interface DeviceView {
   task: string | undefined;
   errors: string[];
   supportedActions: string[];
+  /**
+   * Action types the factsheet allows on order nodes (scope NODE); undefined until a factsheet
+   * said so. A vehicle may take e.g. startCharging only as an instant action.
+   */
+  nodeActions?: string[] | undefined;
   outOfService: boolean;
 }
 
 export interface RegistryOptions {
   /** A device silent for longer than this is stale: no new work goes to it. */
   watchdogMs: number;
+  /** Vehicles under this battery percent take no new trip (they go to charge instead). */
+  lowBatteryPercent?: number;
 }
 
 export class DeviceRegistry {
@@ -107,7 +114,8 @@ export class DeviceRegistry {
     if (d.connection === 'OFFLINE' || d.connection === 'CONNECTIONBROKEN') return 'offline';
     if (d.lastSeenAt === undefined) return 'unknown';
     if (now - d.lastSeenAt > this.opts.watchdogMs) return 'stale';
-    if (d.errors.length > 0 && d.deviceState === 'FAULT') return 'error';
+    // A fault reported in telemetry (a jammed belt) counts as much as one with error records.
+    if (d.deviceState === 'FAULT') return 'error';
     if (d.paused) return 'paused';
     return d.task !== undefined || d.orderActive || d.driving || d.deviceState === 'BUSY' ? 'busy' : 'idle';
   }
@@ -121,8 +129,13 @@ export class DeviceRegistry {
   /** Vehicles that may take a new trip now. */
   freeVehicles(now: number): DeviceView[] {
     return this.list().filter(
-      (d) => d.class === 'amr' && this.isReachable(d, now) && d.task === undefined && !d.orderActive && !d.paused && d.lastNodeId !== undefined,
+      (d) => d.class === 'amr' && this.isReachable(d, now) && d.task === undefined && !d.orderActive && !d.paused && d.lastNodeId !== undefined && !this.isLowOnBattery(d),
     );
+  }
+
+  /** Too low to start a trip; a vehicle already charging counts once it is back above the line. */
+  isLowOnBattery(d: DeviceView): boolean {
+    return this.opts.lowBatteryPercent !== undefined && d.battery !== undefined && d.battery < this.opts.lowBatteryPercent;
   }
 
   assign(id: string, taskId: string | undefined): void {
@@ -179,6 +192,7 @@ export class DeviceRegistry {
   onVdaFactsheet(id: string, f: VdaFactsheet): DeviceView {
     const d = this.vehicle(id, f);
     d.supportedActions = (f.protocolFeatures?.agvActions ?? []).map((a) => a.actionType);
+    d.nodeActions = (f.protocolFeatures?.agvActions ?? []).filter((a) => a.actionScopes?.includes('NODE')).map((a) => a.actionType);
     this.dirty.add(id);
     return d;
   }

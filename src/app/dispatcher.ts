@@ -6,11 +6,13 @@
  */
 import { encodeVda, encodeWcs, vdaTopic, wcsTopic } from '../../protocols/index.js';
 import { buildStepJob, buildTripOrder, planTripRoute } from '../domain/commands.js';
+import type { Route } from '../domain/route-graph.js';
 import type { TaskRecord } from '../domain/records.js';
 import type { AppContext } from './context.js';
 import type { DeviceRegistry, DeviceView } from './device-registry.js';
 import type { LineService } from './line-service.js';
 import type { ReleasePlanner } from './release-planner.js';
+import type { TrafficController } from './traffic-controller.js';
 import { runInTransaction } from './unit-of-work.js';
 import { correlationOf } from './correlation.js';
 
@@ -37,6 +39,8 @@ export class Dispatcher {
     private readonly opts: DispatcherOptions,
     private readonly onCommandsQueued: () => void,
     private readonly release?: ReleasePlanner,
+    /** Releases a trip's base only onto nodes reserved for its vehicle; without it, all at once. */
+    private readonly traffic?: TrafficController,
   ) {}
 
   /** Asks for a dispatch pass soon; many kicks in one tick make one pass. */
@@ -123,7 +127,7 @@ export class Dispatcher {
 
   /** Nearest free vehicle by travel time to the pick node. Removes it from `vehicles` when used. */
   private dispatchTrip(task: TaskRecord, vehicles: DeviceView[]): boolean {
-    const { graph, layout, store, clock } = this.ctx;
+    const { graph } = this.ctx;
     let best: { v: DeviceView; route: NonNullable<ReturnType<typeof planTripRoute>> } | undefined;
     for (const v of vehicles) {
       if (!v.lastNodeId || !graph.has(v.lastNodeId)) continue;
@@ -138,6 +142,19 @@ export class Dispatcher {
       return false;
     }
     const { v, route } = best;
+    const releasedUpTo = this.traffic?.startTrip(v, task, route);
+    try {
+      this.sendTrip(task, v, route, releasedUpTo);
+    } catch (err) {
+      this.traffic?.abortTrip(v.id, task.id);
+      throw err;
+    }
+    vehicles.splice(vehicles.indexOf(v), 1);
+    return true;
+  }
+
+  private sendTrip(task: TaskRecord, v: DeviceView, route: Route, releasedUpTo: number | undefined): void {
+    const { graph, layout, store, clock } = this.ctx;
     const serialNumber = v.serialNumber ?? v.id;
     const manufacturer = v.manufacturer ?? '';
     const now = clock.now();
@@ -150,6 +167,7 @@ export class Dispatcher {
         task,
         route,
         orderUpdateId: 0,
+        ...(releasedUpTo !== undefined ? { releasedUpTo } : {}),
       });
       store.enqueue({
         topic: vdaTopic({ interfaceName: this.opts.interfaceName, manufacturer, serialNumber }, 'order'),
@@ -159,10 +177,9 @@ export class Dispatcher {
         expirySeconds: undefined,
         correlation: correlationOf.vda(serialNumber, order.orderId, order.orderUpdateId),
       });
-      this.markDispatched(task, v.id, { commandId: order.orderId, updateId: 0 }, { routeLength: route.length, travelTime: route.travelTime, nodes: route.nodes.length }, after);
+      // The route is journaled so traffic control can extend the trip after a restart.
+      this.markDispatched(task, v.id, { commandId: order.orderId, updateId: 0 }, { routeLength: route.length, travelTime: route.travelTime, nodes: route.nodes.length, route: route.nodes }, after);
     });
-    vehicles.splice(vehicles.indexOf(v), 1);
-    return true;
   }
 
   private dispatchStep(task: TaskRecord, now: number): boolean {

@@ -10,6 +10,7 @@ import {
   parseWcsTopic,
   ProtocolError,
   type VdaMessages,
+  type VdaState,
   type VdaTopicName,
   type WcsMessages,
   type WcsTopicName,
@@ -24,6 +25,8 @@ export interface IngestHooks {
   onVehicleNeedsState(view: DeviceView): void;
   /** A device changed in a way that may free it for work. */
   onDeviceChanged(view: DeviceView): void;
+  /** A vehicle state, after the registry and task progress applied it (traffic control). */
+  onVdaState?(view: DeviceView, s: VdaState): void;
 }
 
 export class Ingest {
@@ -69,6 +72,7 @@ export class Ingest {
         if (!s) return;
         const view = this.registry.onVdaState(id, s, now);
         this.progress.onVdaState(id, serialNumber, s);
+        this.hooks.onVdaState?.(view, s);
         this.hooks.onDeviceChanged(view);
         return;
       }

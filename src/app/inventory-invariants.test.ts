@@ -33,6 +33,7 @@ import { TelemetryRecorder } from './telemetry-recorder.js';
 import { runInTransaction } from './unit-of-work.js';
 import { ReleasePlanner } from './release-planner.js';
 import { SourcingService } from './sourcing-service.js';
+import { ExceptionService } from './exception-service.js';
 import { REMOTE_LOCATION } from '../domain/records.js';
 import type { SiteLayout } from '../domain/site-layout.js';
 import { threeSiteNetwork } from '../../test/support/network.js';
@@ -117,7 +118,7 @@ function world(initial: readonly (readonly [sku: number, location: string, onHan
     }
   });
   const sourcing = new SourcingService(ctx, { weights: { cost: 1, distance: 1, time: 1, co2: 0.5 }, minShipmentValue: 0 });
-  const lines = new LineService(ctx, sourcing, () => undefined);
+  const lines = new LineService(ctx, sourcing, new ExceptionService(ctx), () => undefined);
   return {
     store,
     skus,

@@ -9,11 +9,22 @@ import { applyEvent } from '../domain/machine-runner.js';
 import { allLinesDone, deriveFulfilment } from '../domain/fulfilment.js';
 import { choosePosition } from '../domain/stock.js';
 import { planLine, PlanningError } from '../domain/execution-plan.js';
-import type { LineRecord, StockPosition, TaskRecord } from '../domain/records.js';
+import type { ExceptionType, LineRecord, StockPosition, TaskRecord } from '../domain/records.js';
 import { siteHandoverTopic } from '../../protocols/index.js';
 import type { AppContext } from './context.js';
 import type { LineOutcome } from '../domain/sourcing.js';
 import type { SourcingService, SourcingTrigger } from './sourcing-service.js';
+import type { ExceptionService } from './exception-service.js';
+
+/** What made a line's execution fail, for its exception record. */
+export interface FailureCause {
+  taskId?: string | undefined;
+  deviceId?: string | undefined;
+  /** Units the device found missing at the location (a short pick). */
+  shortBy?: number | undefined;
+  /** The exception type to record, when the caller knows better than "task-failed". */
+  type?: ExceptionType | undefined;
+}
 
 export type AfterCommit = (effect: () => void) => void;
 
@@ -40,6 +51,7 @@ export class LineService {
   constructor(
     private readonly ctx: AppContext,
     private readonly sourcing: SourcingService,
+    private readonly exceptions: ExceptionService,
     private readonly onTasksCreated: () => void,
   ) {}
 
@@ -87,13 +99,13 @@ export class LineService {
    * Sources one CREATED or BACKORDERED line on its own (a retry after a failure, a receipt for a
    * backorder): the same rule engine as intake, the decision journaled with its scores.
    */
-  source(line: LineRecord, after: AfterCommit, trigger: SourcingTrigger = 'retry'): LineRecord {
+  source(line: LineRecord, after: AfterCommit, trigger: SourcingTrigger = 'retry', opts: { raiseUnroutable?: boolean } = {}): LineRecord {
     const order = this.ctx.store.getOrder(line.orderId);
     if (!order) return line;
     const decision = this.sourcing.decide(order.body.shipTo, [line], unpicked);
     this.sourcing.record(line.orderId, decision, trigger, undefined);
     const outcome = decision.lines[0];
-    return outcome ? this.applyOutcome(line, outcome, after) : line;
+    return outcome ? this.applyOutcome(line, outcome, after, { raiseUnroutable: opts.raiseUnroutable }) : line;
   }
 
   /**
@@ -105,10 +117,25 @@ export class LineService {
     line: LineRecord,
     outcome: LineOutcome,
     after: AfterCommit,
-    extra: { fresh?: boolean; actor?: string; positions?: readonly StockPosition[] | undefined } = {},
+    extra: { fresh?: boolean; actor?: string; positions?: readonly StockPosition[] | undefined; raiseUnroutable?: boolean | undefined } = {},
   ): LineRecord {
     if (outcome.outcome === 'unroutable') {
-      return this.apply(line, { type: 'line.unroutable', reason: outcome.reason }, after, { fresh: extra.fresh, actor: extra.actor, data: { reason: outcome.reason } });
+      const next = this.apply(line, { type: 'line.unroutable', reason: outcome.reason }, after, { fresh: extra.fresh, actor: extra.actor, data: { reason: outcome.reason } });
+      if (extra.raiseUnroutable !== false) {
+        this.exceptions.raise(
+          {
+            type: 'unroutable',
+            status: 'open',
+            orderId: line.orderId,
+            lineId: line.id,
+            summary: `${line.id}: ${unpicked(line)} × ${line.sku} cannot be sourced: ${outcome.reason}`,
+            detail: { sku: line.sku, quantity: unpicked(line), reason: outcome.reason },
+            actions: ['nothing reserved; the line is UNROUTABLE until stock or the network changes, or it is canceled'],
+          },
+          after,
+        );
+      }
+      return next;
     }
     const needed = unpicked(line);
     const chosen =
@@ -158,8 +185,21 @@ export class LineService {
     } catch (err) {
       if (!(err instanceof PlanningError)) throw err;
       // The site cannot execute this line as laid out: an exception for operators, not a cancel.
-      this.releaseReservation(line);
-      return this.apply(line, { type: 'line.unroutable', reason: err.message }, after, { data: { reason: err.message } });
+      const released = this.releaseReservation(line);
+      const next = this.apply(line, { type: 'line.unroutable', reason: err.message }, after, { data: { reason: err.message } });
+      this.exceptions.raise(
+        {
+          type: 'unroutable',
+          status: 'open',
+          orderId: line.orderId,
+          lineId: line.id,
+          summary: `${line.id}: the floor cannot execute ${line.sku} from ${line.location}: ${err.message}`,
+          detail: { sku: line.sku, location: line.location, reason: err.message },
+          actions: [`released the reservation of ${released} at ${line.location}`, 'line marked UNROUTABLE'],
+        },
+        after,
+      );
+      return next;
     }
     const now = this.ctx.clock.now();
     const planned: { id: string; step: number; kind: string; deviceId: string | null; loadId: string | null }[] = [];
@@ -246,14 +286,60 @@ export class LineService {
   }
 
   /** Execution failed: give the stock back and source the line again, or give up after N tries. */
-  fail(line: LineRecord, reason: string, after: AfterCommit): LineRecord {
+  fail(line: LineRecord, reason: string, after: AfterCommit, cause: FailureCause = {}): LineRecord {
     const wasReserved = line.location !== undefined && (line.state === 'RELEASED' || line.state === 'PICKING');
-    const next = this.apply(line, { type: 'line.fail', reason, maxAttempts: this.ctx.maxLineAttempts }, after, { data: { reason } });
+    const next = this.apply(line, { type: 'line.fail', reason, maxAttempts: this.ctx.maxLineAttempts }, after, { data: { reason, ...(cause.shortBy ? { shortBy: cause.shortBy } : {}) } });
     if (next.state === line.state) return next;
-    if (wasReserved) this.releaseReservation(line);
-    if (next.state !== 'CREATED') return next;
-    // Sourced again, it waits for the release pass like any new line.
-    return this.source(next, after, 'retry');
+    const actions: string[] = [];
+    if (wasReserved) {
+      const released = this.releaseReservation(line);
+      if (released > 0) actions.push(`released the reservation of ${released} at ${line.location ?? '?'}`);
+    }
+    if (cause.shortBy && wasReserved) actions.push(...this.correctShortStock(line, cause.shortBy));
+    let result = next;
+    if (next.state === 'CREATED') {
+      // Sourced again, it waits for the release pass like any new line.
+      result = this.source(next, after, 'retry', { raiseUnroutable: false });
+      actions.push(describeSourcing(result, unpicked(result)));
+    } else {
+      actions.push(`attempt ${next.snapshot.context.attempts} of ${this.ctx.maxLineAttempts} failed: line marked UNROUTABLE`);
+    }
+    const gaveUp = result.state === 'UNROUTABLE';
+    this.exceptions.raise(
+      {
+        type: cause.shortBy ? 'short-pick' : next.state === 'UNROUTABLE' ? 'attempts-exhausted' : (cause.type ?? 'task-failed'),
+        status: gaveUp ? 'open' : 'handled',
+        orderId: line.orderId,
+        lineId: line.id,
+        taskId: cause.taskId,
+        deviceId: cause.deviceId,
+        summary: `${line.id} (${line.sku}): ${reason}`,
+        detail: { sku: line.sku, quantity: line.quantity, picked: line.snapshot.context.picked, location: line.location ?? null, attempts: next.snapshot.context.attempts, reason, shortBy: cause.shortBy ?? null },
+        actions,
+      },
+      after,
+    );
+    return result;
+  }
+
+  /**
+   * A device found fewer units than the location books: the books follow the floor. On hand
+   * drops by what was missing, but never below what other lines have reserved there (those
+   * reservations stand until their own picks tell); the difference is left for a count.
+   */
+  private correctShortStock(line: LineRecord, missing: number): string[] {
+    if (!line.site || !line.location) return [];
+    const position = this.ctx.store.stockAt(line.site, line.location, line.sku);
+    if (!position) return [];
+    const correction = Math.min(missing, position.onHand - position.reserved);
+    const out: string[] = [];
+    if (correction > 0) {
+      this.ctx.store.adjustStock(line.site, line.location, line.sku, { onHand: -correction });
+      this.stockEvent(line, 'stock.adjusted', correction, undefined, { delta: -correction, reason: 'short-pick', reportedMissing: missing });
+      out.push(`corrected on hand at ${line.location} by -${correction}: the device found ${missing} fewer than booked`);
+    }
+    if (correction < missing) out.push(`${missing - Math.max(0, correction)} more are booked at ${line.location} than were found, reserved for other lines: count the location`);
+    return out;
   }
 
   /** Gives back the part of the line's reservation that picks have not consumed yet. */
@@ -374,4 +460,17 @@ export class LineService {
 /** Units of the line not picked yet: what its reservation still covers. */
 function unpicked(line: LineRecord): number {
   return Math.max(0, line.quantity - Math.min(line.quantity, line.snapshot.context.picked));
+}
+
+/** One sentence on where re-sourcing left a line, for an exception's actions. */
+function describeSourcing(line: LineRecord, quantity: number): string {
+  const promise = line.snapshot.context.promiseDate;
+  switch (line.state) {
+    case 'SOURCED':
+      return `re-sourced the remaining ${quantity} at ${line.site ?? '?'}/${line.location ?? '?'}`;
+    case 'BACKORDERED':
+      return `no position can fill the remaining ${quantity} now: backordered, promised ${promise === null ? 'later' : new Date(promise).toISOString()}`;
+    default:
+      return `re-sourcing left the line ${line.state}${line.snapshot.context.reason ? `: ${line.snapshot.context.reason}` : ''}`;
+  }
 }

@@ -2,6 +2,7 @@
 import { atp } from '../domain/stock.js';
 import type { HoldRecord, JournalEntry, LineRecord, OrderRecord, StockPosition } from '../domain/records.js';
 import type { LineContext } from '../domain/line-machine.js';
+import type { EtaView } from './eta-service.js';
 
 export interface OrderView {
   id: string;
@@ -16,7 +17,8 @@ export interface OrderView {
   updatedAt: string;
   lines: LineView[];
   holds: HoldView[];
-  eta: string | null;
+  /** Picked-by, packed-by, ships-at and delivers-by (ISO, null where unknown) and each line's picked-by; null without an estimate. */
+  eta: EtaView | null;
 }
 
 export interface HoldView {
@@ -80,8 +82,8 @@ export function holdView(h: HoldRecord): HoldView {
   };
 }
 
-/** `holds` is the order's hold records when the caller loaded them; list views leave it empty. */
-export function orderView(o: OrderRecord, lines: readonly LineRecord[], holds: readonly HoldRecord[] = []): OrderView {
+/** `holds` is the order's hold records when the caller loaded them; list views leave it empty (and `eta` null). */
+export function orderView(o: OrderRecord, lines: readonly LineRecord[], holds: readonly HoldRecord[] = [], eta: EtaView | null = null): OrderView {
   return {
     id: o.id,
     externalId: o.externalId ?? null,
@@ -95,7 +97,7 @@ export function orderView(o: OrderRecord, lines: readonly LineRecord[], holds: r
     updatedAt: iso(o.updatedAt) ?? '',
     lines: lines.map(lineView),
     holds: holds.map(holdView),
-    eta: null,
+    eta,
   };
 }
 

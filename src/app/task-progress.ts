@@ -10,10 +10,15 @@ import type { TaskRecord, TaskState } from '../domain/records.js';
 import type { AppContext } from './context.js';
 import { correlationOf } from './correlation.js';
 import type { DeviceRegistry } from './device-registry.js';
-import type { AfterCommit, LineService } from './line-service.js';
+import type { AfterCommit, FailureCause, LineService } from './line-service.js';
 import { runInTransaction } from './unit-of-work.js';
+import type { ExceptionService } from './exception-service.js';
 
 const DONE: readonly TaskState[] = ['FINISHED', 'FAILED', 'CANCELED'];
+/** How an arm station reports a wrong item caught by its verification (scale or vision). */
+const MISPICK = /^mispick\b/i;
+/** Picks of one step, the first included, before a line is re-sourced instead. */
+const MAX_REPICKS = 3;
 /** VDA 5050 errors with which a vehicle refuses an order (§6.6). */
 const REJECTIONS = new Set(['orderError', 'orderUpdateError', 'noRouteError', 'validationError']);
 
@@ -23,9 +28,21 @@ export class TaskProgressService {
     private readonly registry: DeviceRegistry,
     private readonly lines: LineService,
     private readonly onTaskDone: () => void,
+    private readonly exceptions: ExceptionService,
   ) {}
 
+  /**
+   * Vehicle orders that are not tasks (an operator's charge order, see device-commands.ts) end
+   * by what the vehicle reports too: watchers see every state before task progress does.
+   */
+  private readonly vdaWatchers: ((deviceId: string, serialNumber: string, s: VdaState) => void)[] = [];
+
+  watchVdaStates(watcher: (deviceId: string, serialNumber: string, s: VdaState) => void): void {
+    this.vdaWatchers.push(watcher);
+  }
+
   onVdaState(deviceId: string, serialNumber: string, s: VdaState): void {
+    for (const watch of this.vdaWatchers) watch(deviceId, serialNumber, s);
     const rejected = s.errors.find(
       (e) => REJECTIONS.has(e.errorType) && e.errorReferences?.some((r) => r.referenceKey === 'orderId'),
     );
@@ -56,7 +73,7 @@ export class TaskProgressService {
         this.failTask(current, `${failed?.actionType ?? 'action'} failed${failed?.resultDescription ? `: ${failed.resultDescription}` : ''}`, after);
         return;
       }
-      if (pick?.actionStatus === 'FINISHED') current = this.applyPick(current, pick.actionId, current.plan.quantity, after);
+      if (pick?.actionStatus === 'FINISHED') current = this.applyPick(current, pick.actionId, pickedQuantity(pick.resultDescription, current.plan.quantity), after);
       if (drop?.actionStatus === 'FINISHED' && current.progress.applied.includes(actionIdOf.pick(task.id))) {
         this.finishTask(current, after);
       }
@@ -75,6 +92,10 @@ export class TaskProgressService {
       this.ctx.store.confirm(correlationOf.wcs(deviceId, task.id, s.jobUpdateId), this.ctx.clock.now());
       const action = s.actionStates.find((a) => a.actionId === actionIdOf.wcs(task.id));
       const fatal = s.errors.find((e) => e.errorLevel === 'FATAL' && e.errorReferences.some((r) => r.referenceValue === task.id));
+      if (action?.actionStatus === 'FAILED' && task.kind === 'arm.pick' && MISPICK.test(action.resultDescription ?? '') && task.attempts + 1 < MAX_REPICKS) {
+        this.repick(task, action.resultDescription ?? 'mispick', after);
+        return;
+      }
       if (action?.actionStatus === 'FAILED' || fatal) {
         this.failTask(task, action?.resultDescription ?? fatal?.errorDescription ?? fatal?.errorType ?? 'device reported failure', after);
         return;
@@ -104,7 +125,10 @@ export class TaskProgressService {
 
   private applyPick(task: TaskRecord, actionId: string, quantity: number, after: AfterCommit): TaskRecord {
     if (task.progress.applied.includes(actionId) || !isPickingStep(task.kind)) return task;
-    const progress = { ...task.progress, applied: [...task.progress.applied, actionId] };
+    // Fewer than planned: the location held less than the books said. The line is re-sourced
+    // for the rest once this plan's last step (a bin's trip home) is done.
+    const shortBy = Math.max(0, task.plan.quantity - quantity);
+    const progress = { ...task.progress, applied: [...task.progress.applied, actionId], ...(shortBy > 0 ? { shortBy } : {}) };
     this.ctx.store.updateTask(task.id, { progress, updatedAt: this.ctx.clock.now() });
     const line = this.ctx.store.getLine(task.lineId);
     if (line) this.lines.recordPick(line, quantity, after, { taskId: task.id, deviceId: task.deviceId, actionId });
@@ -115,6 +139,7 @@ export class TaskProgressService {
     const now = this.ctx.clock.now();
     this.ctx.store.updateTask(task.id, { state: 'FINISHED', updatedAt: now });
     this.journal(task, 'task.finished', {}, now);
+    this.resourceShortfall(task, after);
     after(() => {
       if (task.deviceId && task.deviceClass === 'amr') this.registry.assign(task.deviceId, undefined);
       this.notifyTask({ ...task, state: 'FINISHED' });
@@ -122,11 +147,78 @@ export class TaskProgressService {
     });
   }
 
-  /** A failed step ends the line's current plan: later steps are canceled, the line re-sourced. */
-  private failTask(task: TaskRecord, reason: string, after: AfterCommit): void {
+  /**
+   * The station's verification caught a wrong item before it reached the order tote: nothing
+   * was booked, the source tote is still at the station, so the same step is simply queued
+   * again for the same arm (attempts counted on the task; after MAX_REPICKS the step fails and
+   * the line is re-sourced like any failure).
+   */
+  private repick(task: TaskRecord, reason: string, after: AfterCommit): void {
     const now = this.ctx.clock.now();
     this.ctx.store.updateTask(task.id, { state: 'FAILED', progress: { ...task.progress, failure: reason }, updatedAt: now });
     this.journal(task, 'task.failed', { reason }, now);
+    const again: TaskRecord = {
+      ...task,
+      id: `T-${String(this.ctx.store.nextId('task')).padStart(8, '0')}`,
+      state: 'CREATED',
+      progress: { applied: [] },
+      attempts: task.attempts + 1,
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.ctx.store.insertTask(again);
+    this.journal(again, 'task.created', { retryOf: task.id, reason }, now);
+    this.exceptions.raise(
+      {
+        type: 'mispick',
+        status: 'handled',
+        orderId: task.orderId,
+        lineId: task.lineId,
+        taskId: task.id,
+        deviceId: task.deviceId,
+        summary: `${task.deviceId ?? 'the arm'} picked the wrong item for ${task.lineId}; verification caught it`,
+        detail: { sku: task.plan.sku, quantity: task.plan.quantity, report: reason, attempt: again.attempts },
+        actions: ['nothing booked: the item went back to the source tote', `re-pick queued as ${again.id} (attempt ${again.attempts + 1} of ${MAX_REPICKS})`],
+      },
+      after,
+    );
+    after(() => {
+      this.notifyTask({ ...task, state: 'FAILED' });
+      this.onTaskDone();
+    });
+  }
+
+  /**
+   * When the last step of a line's plan is done and the line still has units to pick, the
+   * device picked short: the rest is re-sourced (another location or site, else a backorder)
+   * and the location's books corrected, with an exception record of both.
+   */
+  private resourceShortfall(finished: TaskRecord, after: AfterCommit): void {
+    const plan = currentPlan(this.ctx.store.tasksOfLine(finished.lineId));
+    if (!plan.some((t) => t.id === finished.id)) return;
+    if (plan.some((t) => t.id !== finished.id && !DONE.includes(t.state))) return;
+    const line = this.ctx.store.getLine(finished.lineId);
+    if (!line || (line.state !== 'RELEASED' && line.state !== 'PICKING')) return;
+    const missing = line.quantity - line.snapshot.context.picked;
+    if (missing <= 0) return;
+    const picker = plan.find((t) => isPickingStep(t.kind));
+    const reported = plan.reduce((n, t) => n + (t.progress.shortBy ?? 0), 0);
+    this.lines.fail(line, `short pick: ${picker?.deviceId ?? 'the device'} picked ${line.snapshot.context.picked} of ${line.quantity} at ${line.location ?? '?'}`, after, {
+      taskId: picker?.id,
+      deviceId: picker?.deviceId,
+      shortBy: reported > 0 ? Math.min(reported, missing) : missing,
+    });
+  }
+
+  /**
+   * A failed step ends the line's current plan: later steps are canceled, the line re-sourced.
+   * Also used by the execution watchdog for tasks whose device went silent or that timed out.
+   */
+  failTask(task: TaskRecord, reason: string, after: AfterCommit, cause: Pick<FailureCause, 'type'> & { actor?: string; state?: 'FAILED' | 'CANCELED' } = {}): void {
+    const now = this.ctx.clock.now();
+    const state = cause.state ?? 'FAILED';
+    this.ctx.store.updateTask(task.id, { state, progress: { ...task.progress, failure: reason }, updatedAt: now });
+    this.journal(task, state === 'FAILED' ? 'task.failed' : 'task.canceled', { reason }, now, cause.actor);
     // Later steps stop — but a bin out of storage still comes home, unless its trip home failed.
     const plan = currentPlan(this.ctx.store.tasksOfLine(task.lineId)).map((t) => (t.id === task.id ? { ...t, state: 'FAILED' as const } : t));
     for (const later of stepsToAbort(plan, !RETURN_KINDS.includes(task.kind))) {
@@ -135,21 +227,21 @@ export class TaskProgressService {
       this.journal(later, 'task.canceled', { reason: `step ${task.step} failed` }, now);
     }
     const line = this.ctx.store.getLine(task.lineId);
-    if (line) this.lines.fail(line, reason, after);
+    if (line) this.lines.fail(line, reason, after, { taskId: task.id, deviceId: task.deviceId, type: cause.type });
     after(() => {
       if (task.deviceId && task.deviceClass === 'amr') this.registry.assign(task.deviceId, undefined);
-      this.notifyTask({ ...task, state: 'FAILED' });
+      this.notifyTask({ ...task, state });
       this.onTaskDone();
     });
   }
 
-  private journal(task: TaskRecord, type: string, data: Record<string, unknown>, at: number): void {
+  private journal(task: TaskRecord, type: string, data: Record<string, unknown>, at: number, actor?: string): void {
     this.ctx.store.appendEvent({
       type,
       aggregateType: 'task',
       aggregateId: task.id,
       orderId: task.orderId,
-      actor: undefined,
+      actor,
       at,
       data: { lineId: task.lineId, kind: task.kind, deviceId: task.deviceId ?? null, ...data },
     });

@@ -47,8 +47,10 @@ export function planTripRoute(graph: RouteGraph, fromNode: string, task: TaskRec
 }
 
 /**
- * A whole trip as one VDA order, every node and edge released. Traffic control (releasing the
- * base a few nodes at a time onto reserved nodes) narrows `releasedUpTo` later.
+ * A whole trip as one VDA order: nodes up to index `releasedUpTo` (and the edges between them)
+ * are the base, released; the rest is horizon. Traffic control releases only the nodes it has
+ * reserved for the vehicle; without `releasedUpTo` everything is released. Node `i` of the
+ * route has sequenceId `2i`, so an order update is a slice of the same order.
  */
 export function buildTripOrder(opts: {
   header: Header;
@@ -59,8 +61,10 @@ export function buildTripOrder(opts: {
   route: Route;
   orderUpdateId: number;
   profile?: LoadActionProfile;
+  releasedUpTo?: number;
 }): VdaOrder {
   const { task, route, graph, mapId } = opts;
+  const releasedUpTo = opts.releasedUpTo ?? route.nodes.length - 1;
   const profile = opts.profile ?? STANDARD_LOAD_ACTIONS;
   // A shortest path visits each node once, so the first visit of the pick node is the pick.
   const pickAt = route.nodes.indexOf(task.plan.pickNodeId ?? '');
@@ -77,12 +81,12 @@ export function buildTripOrder(opts: {
     if (i === route.nodes.length - 1) {
       actions.push({ actionId: actionIdOf.drop(task.id), actionType: profile.dropActionType, blockingType: 'HARD', actionParameters: params.slice(0, 1) });
     }
-    return { nodeId, sequenceId: i * 2, released: true, nodePosition: { x: n.x, y: n.y, mapId, allowedDeviationXY: 0.5 }, actions };
+    return { nodeId, sequenceId: i * 2, released: i <= releasedUpTo, nodePosition: { x: n.x, y: n.y, mapId, allowedDeviationXY: 0.5 }, actions };
   });
   const edges: VdaEdge[] = route.steps.map((s, i) => ({
     edgeId: s.edgeId,
     sequenceId: i * 2 + 1,
-    released: true,
+    released: i + 1 <= releasedUpTo,
     startNodeId: s.from,
     endNodeId: s.to,
     length: s.length,
@@ -96,6 +100,44 @@ export function buildTripOrder(opts: {
     serialNumber: opts.vehicle.serialNumber,
     orderId: task.id,
     orderUpdateId: opts.orderUpdateId,
+    nodes,
+    edges,
+  };
+}
+
+/** The startCharging of a charge order: on its last node, or sent as an instant action on arrival. */
+export const chargeActionIdOf = (orderId: string): string => `${orderId}-startCharging`;
+
+/**
+ * An operator's charge order: drive along `route` (from where the vehicle stands to the
+ * charger's node), every node and edge released, with `startCharging` on the last node when the
+ * vehicle takes it as a node action (`nodeAction`); otherwise the core asks for it on arrival.
+ */
+export function buildChargeOrder(opts: {
+  header: Header;
+  vehicle: VehicleRef;
+  graph: RouteGraph;
+  mapId: string;
+  orderId: string;
+  route: Route;
+  nodeAction: boolean;
+}): VdaOrder {
+  const { route, graph, mapId, orderId } = opts;
+  const last = route.nodes.length - 1;
+  const nodes: VdaNode[] = route.nodes.map((nodeId, i) => {
+    const n = graph.node(nodeId);
+    const actions: VdaAction[] = i === last && opts.nodeAction ? [{ actionId: chargeActionIdOf(orderId), actionType: 'startCharging', blockingType: 'HARD', actionParameters: [] }] : [];
+    return { nodeId, sequenceId: i * 2, released: true, nodePosition: { x: n.x, y: n.y, mapId, allowedDeviationXY: 0.5 }, actions };
+  });
+  const edges: VdaEdge[] = route.steps.map((s, i) => ({ edgeId: s.edgeId, sequenceId: i * 2 + 1, released: true, startNodeId: s.from, endNodeId: s.to, length: s.length, actions: [] }));
+  return {
+    headerId: opts.header.headerId,
+    timestamp: opts.header.timestamp,
+    version: VDA_VERSION,
+    manufacturer: opts.vehicle.manufacturer,
+    serialNumber: opts.vehicle.serialNumber,
+    orderId,
+    orderUpdateId: 0,
     nodes,
     edges,
   };

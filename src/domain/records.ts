@@ -117,6 +117,8 @@ export interface TaskProgress {
   /** Action ids already applied to inventory and lines (so a re-sent state is harmless). */
   applied: string[];
   failure?: string;
+  /** Units a picking step found missing (it picked fewer than planned). */
+  shortBy?: number;
 }
 
 export interface TaskRecord {
@@ -178,6 +180,43 @@ export interface HoldRecord {
   source: string;
   score: number | undefined;
   createdAt: number;
+  resolvedAt: number | undefined;
+  resolvedBy: string | undefined;
+  note: string | undefined;
+}
+
+export const EXCEPTION_TYPES = ['short-pick', 'unroutable', 'task-failed', 'attempts-exhausted', 'device-unreachable', 'task-timeout', 'mispick', 'low-battery', 'conveyor-jam'] as const;
+export type ExceptionType = (typeof EXCEPTION_TYPES)[number];
+/**
+ * `handled`: the automatic workflow dealt with it (kept for the record); `open`: an operator must
+ * act; `resolved`: an operator closed it, with a note.
+ */
+export const EXCEPTION_STATUSES = ['open', 'handled', 'resolved'] as const;
+export type ExceptionStatus = (typeof EXCEPTION_STATUSES)[number];
+
+/** One step of an exception's story: what the core or an operator did about it. */
+export interface ExceptionAction {
+  at: number;
+  by: string;
+  action: string;
+}
+
+/** Something that went wrong on the floor or in sourcing: what happened and what was done. */
+export interface ExceptionRecord {
+  id: string;
+  type: ExceptionType;
+  status: ExceptionStatus;
+  orderId: string | undefined;
+  lineId: string | undefined;
+  taskId: string | undefined;
+  deviceId: string | undefined;
+  /** One sentence for the queue. */
+  summary: string;
+  /** The facts, for the detail view. */
+  detail: Record<string, unknown>;
+  actions: ExceptionAction[];
+  createdAt: number;
+  updatedAt: number;
   resolvedAt: number | undefined;
   resolvedBy: string | undefined;
   note: string | undefined;

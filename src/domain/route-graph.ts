@@ -28,6 +28,7 @@ interface Arc {
 export class RouteGraph {
   private readonly nodes = new Map<string, GraphNode>();
   private readonly arcs = new Map<string, Arc[]>();
+  private deadEnds: Set<string> | undefined;
 
   constructor(layout: Pick<SiteLayout, 'graph'>) {
     for (const n of layout.graph.nodes) {
@@ -70,6 +71,62 @@ export class RouteGraph {
 
   /** Dijkstra on travel time; undefined when `to` cannot be reached. */
   shortestPath(from: string, to: string, maxSpeed = 1.5): Route | undefined {
+    return this.search(from, to, undefined, maxSpeed);
+  }
+
+  /**
+   * The fastest route that enters none of `avoid` (traffic control's detour around nodes other
+   * vehicles hold); `from` itself may be in it. Undefined when no such route exists.
+   */
+  shortestPathAvoiding(from: string, to: string, avoid: ReadonlySet<string>, maxSpeed = 1.5): Route | undefined {
+    if (avoid.has(to) && to !== from) return undefined;
+    return this.search(from, to, avoid, maxSpeed);
+  }
+
+  /** Nodes one edge away from `id` in the direction of travel. */
+  neighbours(id: string): string[] {
+    return (this.arcs.get(id) ?? []).map((a) => a.to);
+  }
+
+  /** Whether only one other node connects to `id`, in either direction: a spur, a parking bay. */
+  isDeadEnd(id: string): boolean {
+    if (this.deadEnds === undefined) {
+      const adjacent = new Map<string, Set<string>>();
+      for (const [from, arcs] of this.arcs) {
+        for (const arc of arcs) {
+          adjacent.set(from, (adjacent.get(from) ?? new Set()).add(arc.to));
+          adjacent.set(arc.to, (adjacent.get(arc.to) ?? new Set()).add(from));
+        }
+      }
+      this.deadEnds = new Set([...adjacent].filter(([, s]) => s.size === 1).map(([n]) => n));
+    }
+    return this.deadEnds.has(id);
+  }
+
+  /**
+   * The route along a given node sequence (each step over an edge between the pair, fastest
+   * first); undefined when two consecutive nodes are not joined in that direction.
+   */
+  routeAlong(nodes: readonly string[], maxSpeed = 1.5): Route | undefined {
+    const steps: RouteStep[] = [];
+    let travelTime = 0;
+    for (let i = 1; i < nodes.length; i++) {
+      const from = nodes[i - 1] as string;
+      const to = nodes[i] as string;
+      let best: { arc: Arc; time: number } | undefined;
+      for (const arc of this.arcs.get(from) ?? []) {
+        if (arc.to !== to) continue;
+        const time = arc.length / Math.min(maxSpeed, arc.edge.maxSpeed ?? maxSpeed);
+        if (!best || time < best.time) best = { arc, time };
+      }
+      if (!best) return undefined;
+      steps.push({ edgeId: best.arc.edge.id, from, to, length: best.arc.length });
+      travelTime += best.time;
+    }
+    return { nodes: [...nodes], steps, length: steps.reduce((s, x) => s + x.length, 0), travelTime };
+  }
+
+  private search(from: string, to: string, avoid: ReadonlySet<string> | undefined, maxSpeed: number): Route | undefined {
     this.node(from);
     this.node(to);
     const time = new Map<string, number>([[from, 0]]);
@@ -83,6 +140,7 @@ export class RouteGraph {
       done.add(id);
       if (id === to) break;
       for (const arc of this.arcs.get(id) ?? []) {
+        if (avoid?.has(arc.to)) continue;
         const speed = Math.min(maxSpeed, arc.edge.maxSpeed ?? maxSpeed);
         const nt = t + arc.length / speed;
         if (nt < (time.get(arc.to) ?? Infinity)) {

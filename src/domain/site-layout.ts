@@ -6,6 +6,7 @@
  * Units: metres, seconds, radians. Coordinates are a right-handed plane with one `mapId`.
  */
 import Type, { type Static } from 'typebox';
+import { VehicleProfileSchema } from './vehicle-profiles.js';
 
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$' });
 
@@ -194,6 +195,8 @@ export const SiteLayoutSchema = Type.Object({
   orderFeed: Type.Optional(OrderFeedSchema),
   /** The fulfilment network for sourcing; absent: this site alone, with default costs and carrier. */
   network: Type.Optional(NetworkSchema),
+  /** What each vendor's vehicles expect (see src/domain/vehicle-profiles.ts); absent: VDA 5050 standard pick and drop. */
+  vehicleProfiles: Type.Optional(Type.Array(VehicleProfileSchema)),
 });
 
 export type SiteLayout = Static<typeof SiteLayoutSchema>;

@@ -182,6 +182,31 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX lines_state_site ON order_lines(state, site);
     `,
   },
+  {
+    version: 5,
+    name: 'exception records: what went wrong, what was done, who closed it',
+    sql: `
+      CREATE TABLE exceptions (
+        id TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('open', 'handled', 'resolved')),
+        order_id TEXT REFERENCES orders(id),
+        line_id TEXT,
+        task_id TEXT,
+        device_id TEXT,
+        summary TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        actions TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        resolved_at INTEGER,
+        resolved_by TEXT,
+        note TEXT
+      );
+      CREATE INDEX exceptions_status ON exceptions(status, created_at);
+      CREATE INDEX exceptions_order ON exceptions(order_id);
+    `,
+  },
 ];
 
 /** Applies every migration newer than the file's `user_version`; returns the versions applied. */

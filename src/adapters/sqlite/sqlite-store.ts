@@ -2,10 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Clock, IdempotencyRecord, OrderQuery, Store } from '../../ports.js';
-import type { HoldRecord, HoldStatus, JournalEntry, LineRecord, OrderInput, OrderRecord, OutboxMessage, StockPosition, TaskRecord } from '../../domain/records.js';
+import type { ExceptionRecord, ExceptionStatus, HoldRecord, HoldStatus, JournalEntry, LineRecord, OrderInput, OrderRecord, OutboxMessage, StockPosition, TaskRecord } from '../../domain/records.js';
 import { PickwireError } from '../../errors.js';
 import { migrate } from './migrations.js';
 import * as rows from './rows.js';
+import { ExceptionsTable } from './exceptions-table.js';
+import { KpiQueries } from './kpi-queries.js';
 
 export interface SqliteStoreOptions {
   /** Directory of the database file; `:memory:` keeps it in memory (tests of pure SQL only). */
@@ -26,6 +28,9 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly clock: Clock;
   private readonly stmts: ReturnType<typeof prepare>;
+  private readonly exceptions: ExceptionsTable;
+  /** Aggregate reads for `GET /kpis`; outside the Store port because only the KPI service needs them. */
+  readonly kpi: KpiQueries;
   private readonly knownSkus = new Set<string>();
   /** Journal rows of the open transaction, not written yet (see appendEvent). */
   private readonly pendingEvents: (readonly unknown[])[] = [];
@@ -53,6 +58,8 @@ export class SqliteStore implements Store {
       throw new PickwireError('PW_ERR_STORE_UNAVAILABLE', `cannot open the store at ${this.path}: ${(err as Error).message}`, { cause: err });
     }
     this.stmts = prepare(this.db);
+    this.exceptions = new ExceptionsTable(this.db);
+    this.kpi = new KpiQueries(this.db);
   }
 
   get schemaVersion(): number {
@@ -248,6 +255,30 @@ export class SqliteStore implements Store {
 
   countShipToOrdersSince(shipTo: Pick<OrderInput['shipTo'], 'country' | 'postalCode' | 'line1'>, since: number, cap: number): number {
     return (this.stmts.countShipToOrdersSince.get({ country: shipTo.country, postalCode: shipTo.postalCode, line1: shipTo.line1, since, cap }) as { n: number }).n;
+  }
+
+  insertException(e: ExceptionRecord): void {
+    this.exceptions.insert(e);
+  }
+
+  updateException(e: ExceptionRecord): boolean {
+    return this.exceptions.update(e);
+  }
+
+  getException(id: string): ExceptionRecord | undefined {
+    return this.exceptions.get(id);
+  }
+
+  listExceptions(q: { status?: ExceptionStatus; limit: number }): ExceptionRecord[] {
+    return this.exceptions.list(q);
+  }
+
+  exceptionsOf(orderId: string): ExceptionRecord[] {
+    return this.exceptions.ofOrder(orderId);
+  }
+
+  countOpenExceptionsByType(): Record<string, number> {
+    return this.exceptions.countOpenByType();
   }
 
   insertHold(h: HoldRecord): void {

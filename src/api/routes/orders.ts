@@ -4,12 +4,15 @@ import Type from 'typebox';
 import { OrderInputSchema } from '../../domain/order-input.js';
 import { PickwireError } from '../../errors.js';
 import type { OrderIntake } from '../../app/intake.js';
+import type { EtaService } from '../../app/eta-service.js';
 import { orderView, timelineView } from '../../app/queries.js';
 import type { Store } from '../../ports.js';
 
 export interface OrderRouteDeps {
   intake: OrderIntake;
   store: Store;
+  /** Live ETAs for `GET /orders/:id`; without it the order's `eta` is null. */
+  etas?: Pick<EtaService, 'etaOf'>;
 }
 
 /** A channel reads the orders it submits; people on the floor read them all. */
@@ -80,7 +83,7 @@ export function orderRoutes(deps: OrderRouteDeps): FastifyPluginAsyncTypebox {
     app.get('/orders/:id', { config: ORDER_READERS, schema: { summary: 'One order with its lines', tags: ['orders'], params: OrderId } }, async (request) => {
       const order = deps.store.getOrder(request.params.id);
       if (!order) throw new PickwireError('PW_ERR_NOT_FOUND', `no order ${request.params.id}`);
-      return orderView(order, deps.store.linesOf(order.id), deps.store.holdsOf(order.id));
+      return orderView(order, deps.store.linesOf(order.id), deps.store.holdsOf(order.id), deps.etas?.etaOf(order.id) ?? null);
     });
 
     app.get(

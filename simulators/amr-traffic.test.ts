@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { decodeVda, encodeVda, vdaTopic, type VdaAction, type VdaOrder, type VdaState } from '../protocols/index.js';
+import { SimulatedAmr, type AmrSpec } from './amr.js';
+import { ManualClock } from './clock.js';
+import { NodeOccupancy } from './node-occupancy.js';
+import { generateDemoLayout } from './sites/generate-demo.js';
+import { LoopbackLink } from './test-link.js';
+import { testOrder } from './test-orders.js';
+
+const layout = generateDemoLayout(1);
+const [first, second] = layout.devices.amrs;
+if (first === undefined || second === undefined) throw new Error('demo layout has fewer than two AMRs');
+const spec1: AmrSpec = first;
+const spec2: AmrSpec = second;
+const addrOf = (spec: AmrSpec): { interfaceName: string; manufacturer: string; serialNumber: string } => ({ interfaceName: 'uagv', manufacturer: spec.manufacturer, serialNumber: spec.serialNumber });
+
+const pick = (actionId: string): VdaAction => ({ actionId, actionType: 'pick', blockingType: 'HARD', actionParameters: [{ key: 'loadId', value: 'T1' }] });
+
+/** Nodes after index `releasedUpTo` (and their edges) are horizon; `from` drops the head (an update). */
+function baseOrder(spec: AmrSpec, orderId: string, updateId: number, nodeIds: string[], releasedUpTo: number, actions: Record<string, VdaAction[]> = {}, from = 0): VdaOrder {
+  const o = testOrder(spec, orderId, nodeIds, actions);
+  o.orderUpdateId = updateId;
+  o.nodes.forEach((n, i) => (n.released = i <= releasedUpTo));
+  o.edges.forEach((e, i) => (e.released = i + 1 <= releasedUpTo));
+  return { ...o, nodes: o.nodes.slice(from), edges: o.edges.slice(from) };
+}
+
+async function start(clock: ManualClock, spec: AmrSpec, occupancy: NodeOccupancy): Promise<{ amr: SimulatedAmr; link: LoopbackLink; states: () => VdaState[]; send: (o: VdaOrder) => void }> {
+  const link = new LoopbackLink();
+  const amr = await SimulatedAmr.start({ layout, spec, interfaceName: 'uagv', link, clock, occupancy });
+  return { amr, link, states: () => link.on('state').map((p) => decodeVda('state', p)), send: (o) => link.deliver(vdaTopic(addrOf(spec), 'order'), encodeVda('order', o)) };
+}
+
+function runUntil(clock: ManualClock, done: () => boolean, maxSeconds = 120): void {
+  const start = clock.now();
+  while (!done()) {
+    if (clock.now() - start > maxSeconds * 1000) throw new Error('simulated AMR did not get there');
+    clock.advance(50);
+  }
+}
+
+const row0 = ['n-00-00', 'n-01-00', 'n-02-00', 'n-03-00', 'n-04-00', 'n-05-00'];
+
+describe('SimulatedAmr in traffic', () => {
+  it('drives only its base, stops at the last released node and asks for more as it nears it', async () => {
+    const clock = new ManualClock(Date.UTC(2025, 0, 1));
+    const a = await start(clock, spec1, new NodeOccupancy());
+    a.send(baseOrder(spec1, 'o1', 0, row0, 2));
+    runUntil(clock, () => a.states().some((s) => s.lastNodeId === 'n-02-00' && !s.driving));
+    clock.advance(5000);
+    const last = a.states().at(-1) as VdaState;
+    expect(last).toMatchObject({ lastNodeId: 'n-02-00', driving: false, newBaseRequest: true });
+    expect(last.agvPosition).toMatchObject({ x: 4, y: 0 });
+    // It asked while still on the way: at n-01-00 only one released node was left ahead.
+    expect(a.states().some((s) => s.lastNodeId === 'n-01-00' && s.newBaseRequest === true)).toBe(true);
+    // The update releases the rest; the request is answered and it drives on.
+    a.send(baseOrder(spec1, 'o1', 1, row0, 5, {}, 2));
+    runUntil(clock, () => a.states().some((s) => s.lastNodeId === 'n-05-00' && !s.driving));
+    expect(a.states().at(-1)).toMatchObject({ newBaseRequest: false, nodeStates: [] });
+  });
+
+  it('keeps the actions of the last base node when an update stitches onto it before it is reached', async () => {
+    const clock = new ManualClock(Date.UTC(2025, 0, 1));
+    const a = await start(clock, spec1, new NodeOccupancy());
+    // The pick is on n-01-01, the last base node, round a corner: the update comes while the
+    // robot stands at n-01-00 and has yet to drive there.
+    const path = ['n-00-00', 'n-01-00', 'n-01-01', 'n-01-02'];
+    const actions = { 'n-01-01': [pick('o1-pick')] };
+    a.send(baseOrder(spec1, 'o1', 0, path, 2, actions));
+    runUntil(clock, () => a.states().some((s) => s.lastNodeId === 'n-01-00'));
+    a.send(baseOrder(spec1, 'o1', 1, path, 3, actions, 2));
+    runUntil(clock, () => a.states().some((s) => s.lastNodeId === 'n-01-02' && !s.driving));
+    expect(a.states().at(-1)?.actionStates.find((x) => x.actionId === 'o1-pick')?.actionStatus).toBe('FINISHED');
+    expect(a.states().at(-1)?.loads).toHaveLength(1);
+  });
+
+  it('never enters a node another robot occupies: it waits there, not driving, and counts one conflict', async () => {
+    const clock = new ManualClock(Date.UTC(2025, 0, 1));
+    const occupancy = new NodeOccupancy();
+    const a = await start(clock, spec1, occupancy);
+    const b = await start(clock, spec2, occupancy);
+    expect(occupancy.occupantOf(spec2.startNode)).toBe(spec2.serialNumber);
+    // a is sent east along row 0 straight through b's parking spot.
+    a.send(baseOrder(spec1, 'o1', 0, row0.slice(0, 3), 2));
+    clock.advance(10_000);
+    expect(a.states().at(-1)).toMatchObject({ lastNodeId: 'n-00-00', driving: false });
+    expect(occupancy.conflicts).toBe(1);
+    expect(occupancy.conflictLog[0]).toEqual({ vehicle: spec1.serialNumber, nodeId: 'n-01-00', occupiedBy: spec2.serialNumber });
+    // b leaves north; once it has reached the next node, a goes on. Still one conflict.
+    b.send(baseOrder(spec2, 'o2', 0, ['n-01-00', 'n-01-01'], 1));
+    runUntil(clock, () => a.states().some((s) => s.lastNodeId === 'n-02-00' && !s.driving));
+    expect(occupancy.conflicts).toBe(1);
+    expect(occupancy.occupantOf('n-02-00')).toBe(spec1.serialNumber);
+    expect(occupancy.occupantOf('n-01-01')).toBe(spec2.serialNumber);
+    expect(occupancy.occupantOf('n-01-00')).toBeUndefined();
+    expect(occupancy.occupantOf('n-00-00')).toBeUndefined();
+  });
+});

@@ -1,0 +1,562 @@
+/**
+ * Traffic control for the live core (DESIGN §2.1): one reservation table for the site's AMRs
+ * (src/domain/traffic.ts), fed by every VDA `state` and a periodic tick.
+ *
+ * A trip's order carries as base only the nodes reserved for its vehicle, the rest as horizon.
+ * As the vehicle reports progress (or asks with `newBaseRequest`) the reservation is extended
+ * and an order update (same orderId, orderUpdateId + 1, starting at the last base node, §6.6)
+ * goes out through the durable outbox. A vehicle is never commanded onto a node another holds.
+ * One update at a time per vehicle: the next is built only once the vehicle has echoed the last,
+ * so every update stitches onto a base the vehicle really has.
+ *
+ * The tick retries waiting vehicles, moves idle vehicles out of a waiting one's way, and looks
+ * for deadlocks (wait-for cycles), which it resolves by re-routing or backing off one vehicle,
+ * journaled on the device. The table lives in memory; after a restart it is rebuilt from what
+ * vehicles report, and a trip's route from the journal.
+ */
+import { encodeVda, vdaTopic, type VdaState } from '../../protocols/index.js';
+import { buildTripOrder } from '../domain/commands.js';
+import type { TaskRecord, TaskState } from '../domain/records.js';
+import type { Route } from '../domain/route-graph.js';
+import { buildMoveOrder, orderUpdateFrom } from '../domain/traffic-orders.js';
+import { findRetreat, planDetour, ReservationTable, resolveDeadlock, type Resolution, type WaitEdge } from '../domain/traffic.js';
+import type { AppContext } from './context.js';
+import { correlationOf } from './correlation.js';
+import type { DeviceRegistry, DeviceView } from './device-registry.js';
+import { runInTransaction } from './unit-of-work.js';
+
+export interface TrafficOptions {
+  interfaceName: string;
+  /** How many nodes ahead of a vehicle may be released to it at once. */
+  lookahead: number;
+}
+
+export interface TrafficHooks {
+  /** Orders or updates were written to the outbox: drain it. */
+  onCommandsQueued(): void;
+}
+
+/** Journal events of traffic control (`domain.verb`), all on the device. */
+export const TRAFFIC_EVENTS = {
+  deadlock: 'traffic.deadlockResolved',
+  unresolved: 'traffic.deadlockUnresolved',
+  movedAside: 'traffic.vehicleMovedAside',
+  rerouted: 'traffic.rerouted',
+} as const;
+
+interface Drive {
+  kind: 'trip' | 'move';
+  orderId: string;
+  vehicleId: string;
+  vehicle: { manufacturer: string; serialNumber: string };
+  route: Route;
+  /** Trips: the task (for the pick and drop actions) and the index of the pick node. */
+  task: TaskRecord | undefined;
+  pickIndex: number | undefined;
+  /** Index of the last base node sent, the update id sent last, and the last one echoed. */
+  releasedUpTo: number;
+  updateId: number;
+  acked: number;
+  /** Earlier drives go first when a deadlock is broken. */
+  startedAt: number;
+}
+
+const DONE: readonly TaskState[] = ['FINISHED', 'FAILED', 'CANCELED'];
+/** VDA 5050 errors with which a vehicle refuses an order or update (§6.6). */
+const REJECTIONS = new Set(['orderError', 'orderUpdateError', 'noRouteError', 'validationError']);
+/** A vehicle this far past its last node (m) is between two nodes and overlaps both. */
+const ON_NODE_M = 0.05;
+/** An unresolved deadlock is journaled again after this long, not on every tick. */
+const UNRESOLVED_REPEAT_MS = 30_000;
+const MOVE_PREFIX = 'move-';
+/** Hops an idle vehicle drives further to stand in a dead end rather than on a lane. */
+const IDLE_DEAD_END_BONUS = 30;
+/**
+ * A vehicle whose drive ended and that others wait for is moved aside this soon (unless the
+ * dispatcher gave it a trip meanwhile), not only on the next tick.
+ */
+const IDLE_CHECK_MS = 50;
+
+export class TrafficController {
+  readonly table = new ReservationTable();
+  private readonly drives = new Map<string, Drive>();
+  private readonly unresolvedAt = new Map<string, number>();
+  private queued = false;
+  private idleCheckPending = false;
+  private stopped = false;
+  /** Orders not sent by traffic control that overlap another vehicle's nodes, logged once each. */
+  private readonly overlapsLogged = new Set<string>();
+
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly registry: DeviceRegistry,
+    private readonly opts: TrafficOptions,
+    private readonly hooks: TrafficHooks,
+  ) {}
+
+  /**
+   * Reserves the start of a trip the dispatcher is about to send and remembers it. Returns the
+   * index of the last route node to release (the order's base); the rest goes as horizon.
+   */
+  startTrip(view: DeviceView, task: TaskRecord, route: Route): number {
+    const start = route.nodes[0] as string;
+    if (!this.table.plan(view.id)) this.table.park(view.id, start);
+    const grant = this.table.reservePath(view.id, route.nodes, 0, this.opts.lookahead);
+    const releasedUpTo = Math.max(0, grant.upTo);
+    this.drives.set(view.id, {
+      kind: 'trip',
+      orderId: task.id,
+      vehicleId: view.id,
+      vehicle: { manufacturer: view.manufacturer ?? '', serialNumber: view.serialNumber ?? view.id },
+      route,
+      task,
+      pickIndex: pickIndexOf(route, task),
+      releasedUpTo,
+      updateId: 0,
+      acked: -1,
+      startedAt: this.ctx.clock.now(),
+    });
+    return releasedUpTo;
+  }
+
+  /** The trip's order could not be written after all: the vehicle stays where it is. */
+  abortTrip(vehicleId: string, taskId: string): void {
+    const d = this.drives.get(vehicleId);
+    if (!d || d.orderId !== taskId) return;
+    this.drives.delete(vehicleId);
+    const at = this.table.plan(vehicleId);
+    if (at) this.table.park(vehicleId, at.nodes[at.at] as string);
+  }
+
+  /** Every VDA state, after the registry and task progress have seen it. */
+  onVdaState(view: DeviceView, s: VdaState): void {
+    try {
+      this.onState(view, s);
+    } finally {
+      this.flush();
+    }
+  }
+
+  /** Periodic: retry waiting vehicles, move idle ones out of the way, break deadlocks. */
+  tick(): void {
+    try {
+      this.retryWaiting();
+      this.moveIdleBlockers();
+      this.breakDeadlock();
+    } finally {
+      this.flush();
+    }
+  }
+
+  /** No more timers: the core is stopping. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Nodes of the vehicle's current drive (for tests and the floor view), or undefined. */
+  driveOf(vehicleId: string): { orderId: string; nodes: readonly string[]; releasedUpTo: number } | undefined {
+    const d = this.drives.get(vehicleId);
+    return d && { orderId: d.orderId, nodes: d.route.nodes, releasedUpTo: d.releasedUpTo };
+  }
+
+  // -- state ------------------------------------------------------------------------------------
+
+  private onState(view: DeviceView, s: VdaState): void {
+    const id = view.id;
+    let d = this.drives.get(id);
+    if (d && s.orderId !== d.orderId) {
+      // Not accepted yet; a refusal ends the drive (task progress fails a refused trip).
+      if (this.refused(s, d.orderId, d.updateId)) this.endDrive(d, s, 'refused');
+      return;
+    }
+    if (!d && hasBase(s)) d = this.adopt(view, s);
+    if (!d) {
+      if (!this.table.park(id, s.lastNodeId, this.pinFor(id, s))) {
+        this.ctx.logger.warn({ deviceId: id, node: s.lastNodeId, holder: this.table.holder(s.lastNodeId) }, 'traffic: vehicle stands on a node another vehicle holds');
+      }
+      return;
+    }
+    if (d.acked < s.orderUpdateId) {
+      d.acked = s.orderUpdateId;
+      if (d.kind === 'move') this.ctx.store.confirm(correlationOf.vda(d.vehicle.serialNumber, d.orderId, s.orderUpdateId), this.ctx.clock.now());
+    }
+    if (this.refused(s, d.orderId, d.updateId) && d.acked < d.updateId) this.resync(d, s);
+    const index = s.lastNodeSequenceId % 2 === 0 ? s.lastNodeSequenceId / 2 : undefined;
+    const released = this.table.advance(id, s.lastNodeId, index);
+    // Back on a node: whatever it was stopped across before this drive is behind it.
+    const pinned = this.table.pinned(id);
+    if (pinned !== undefined && !midEdge(s) && this.table.pin(id, undefined)) released.push(pinned);
+    const plan = this.table.plan(id);
+    const arrived = plan !== undefined && plan.at === d.route.nodes.length - 1 && !hasBase(s);
+    if (arrived || (!hasBase(s) && !s.driving && this.finished(d))) {
+      if (d.kind === 'move' || this.finished(d)) this.endDrive(d, s, 'done');
+    } else {
+      this.extend(d, { asked: s.newBaseRequest === true });
+    }
+    if (released.length > 0) this.retryWaiting();
+  }
+
+  /** Whether the drive's purpose is over: a trip's task ended (finished, failed, canceled). */
+  private finished(d: Drive): boolean {
+    if (d.kind === 'move') return false;
+    // The registry holds the vehicle's task until it ends (cheap, and asked on every state);
+    // only a vehicle it knows no task for (after a restart) needs the store.
+    const assigned = this.registry.get(d.vehicleId)?.task;
+    if (assigned !== undefined) return assigned !== d.orderId;
+    const task = this.ctx.store.getTask(d.orderId);
+    return !task || DONE.includes(task.state) || task.deviceId !== d.vehicleId;
+  }
+
+  private endDrive(d: Drive, s: VdaState, why: 'done' | 'refused'): void {
+    const pin = this.pinFor(d.vehicleId, s);
+    this.drives.delete(d.vehicleId);
+    this.table.park(d.vehicleId, s.lastNodeId, pin);
+    if (d.kind === 'move') {
+      if (why === 'refused') this.ctx.store.confirm(correlationOf.vda(d.vehicle.serialNumber, d.orderId, d.updateId), this.ctx.clock.now());
+      // Only traffic's own moves free the vehicle; a charge drive is held by its owner until charged.
+      if (d.orderId.startsWith(MOVE_PREFIX) && this.registry.get(d.vehicleId)?.task === d.orderId) this.registry.assign(d.vehicleId, undefined);
+    }
+    this.retryWaiting();
+    if (this.table.waits().some((w) => w.holder === d.vehicleId)) this.scheduleIdleCheck();
+  }
+
+  private scheduleIdleCheck(): void {
+    if (this.idleCheckPending || this.stopped) return;
+    this.idleCheckPending = true;
+    this.ctx.clock.setTimer(IDLE_CHECK_MS, () => {
+      this.idleCheckPending = false;
+      if (this.stopped) return;
+      try {
+        this.moveIdleBlockers();
+      } catch (err) {
+        this.ctx.logger.error({ err }, 'traffic: moving idle vehicles aside failed');
+      } finally {
+        this.flush();
+      }
+    });
+  }
+
+  /**
+   * A vehicle stopped between two nodes (a canceled trip) overlaps both: besides its last node
+   * it keeps the next one of its path (or the one it kept already) until it is on a node again.
+   */
+  private pinFor(vehicleId: string, s: VdaState): string | undefined {
+    if (!midEdge(s)) return undefined;
+    const plan = this.table.plan(vehicleId);
+    if (!plan) return undefined;
+    return plan.nodes.length > 1 && plan.nodes[plan.at] === s.lastNodeId ? plan.nodes[plan.at + 1] : this.table.pinned(vehicleId);
+  }
+
+  private refused(s: VdaState, orderId: string, updateId: number): boolean {
+    return s.errors.some(
+      (e) =>
+        REJECTIONS.has(e.errorType) &&
+        e.errorReferences?.some((r) => r.referenceKey === 'orderId' && r.referenceValue === orderId) === true &&
+        (e.errorReferences.find((r) => r.referenceKey === 'orderUpdateId')?.referenceValue ?? String(updateId)) === String(updateId),
+    );
+  }
+
+  /**
+   * The vehicle refused an update: it keeps the base it had. Retire the update (the outbox
+   * would re-send it forever) and carry on from the vehicle's own view of its base.
+   */
+  private resync(d: Drive, s: VdaState): void {
+    this.ctx.logger.error({ deviceId: d.vehicleId, orderId: d.orderId, orderUpdateId: d.updateId, errors: s.errors }, 'traffic: vehicle refused an order update');
+    this.ctx.store.confirm(correlationOf.vda(d.vehicle.serialNumber, d.orderId, d.updateId), this.ctx.clock.now());
+    const lastBaseSeq = Math.max(s.lastNodeSequenceId, ...s.nodeStates.filter((n) => n.released).map((n) => n.sequenceId));
+    d.releasedUpTo = Math.floor(lastBaseSeq / 2);
+    d.acked = d.updateId;
+  }
+
+  // -- extending the base -----------------------------------------------------------------------
+
+  /**
+   * More base when the vehicle asks for it or has at most one released node left ahead (every
+   * update costs a round trip and a durable write, so not one per node passed), as far as the
+   * reservation reaches.
+   */
+  private extend(d: Drive, when: { asked?: boolean; waiting?: boolean } = {}): void {
+    if (d.acked < d.updateId) return;
+    const plan = this.table.plan(d.vehicleId);
+    if (!plan || d.releasedUpTo >= d.route.nodes.length - 1) return;
+    if (!when.asked && !when.waiting && d.releasedUpTo - plan.at > 1) return;
+    const grant = this.table.reservePath(d.vehicleId, d.route.nodes, plan.at, this.opts.lookahead);
+    const upTo = Math.max(grant.upTo, d.releasedUpTo);
+    if (upTo > d.releasedUpTo) this.sendUpdate(d, upTo);
+  }
+
+  private retryWaiting(): void {
+    for (const w of this.table.waits()) {
+      const d = this.drives.get(w.vehicle);
+      if (d) this.extend(d, { waiting: true });
+    }
+  }
+
+  /** Order update from the last base node the vehicle has; extra is journaled with it. */
+  private sendUpdate(d: Drive, releasedUpTo: number, journal?: { type: string; data: Record<string, unknown> }): void {
+    const { store, clock } = this.ctx;
+    const now = clock.now();
+    const task = d.kind === 'trip' ? store.getTask(d.orderId) : undefined;
+    if (d.kind === 'trip' && (!task || DONE.includes(task.state))) return;
+    const stitch = d.releasedUpTo;
+    const updateId = d.updateId + 1;
+    runInTransaction(store, () => {
+      const header = { headerId: store.nextId(`vda:${d.vehicle.serialNumber}:order`), timestamp: new Date(now).toISOString() };
+      const common = { header, vehicle: d.vehicle, graph: this.ctx.graph, mapId: this.ctx.layout.site.mapId, route: d.route, orderUpdateId: updateId, releasedUpTo };
+      const full = task ? buildTripOrder({ ...common, task }) : buildMoveOrder({ ...common, orderId: d.orderId });
+      this.enqueue(d, orderUpdateFrom(full, stitch));
+      if (task) store.updateTask(task.id, { progress: { ...task.progress, updateId }, updatedAt: now });
+      if (journal) this.journal(d.vehicleId, journal.type, { ...journal.data, orderId: d.orderId, orderUpdateId: updateId, route: d.route.nodes });
+    });
+    d.updateId = updateId;
+    d.releasedUpTo = releasedUpTo;
+  }
+
+  private enqueue(d: Drive, order: ReturnType<typeof orderUpdateFrom>): void {
+    this.ctx.store.enqueue({
+      topic: vdaTopic({ interfaceName: this.opts.interfaceName, ...d.vehicle }, 'order'),
+      payload: Buffer.from(encodeVda('order', order)),
+      qos: 1,
+      retain: false,
+      expirySeconds: undefined,
+      correlation: correlationOf.vda(d.vehicle.serialNumber, order.orderId, order.orderUpdateId),
+    });
+    this.queued = true;
+  }
+
+  // -- idle vehicles in the way -----------------------------------------------------------------
+
+  /**
+   * A vehicle with nothing to do keeps its node, so one parked on another's path is sent to
+   * the nearest free node off the paths of those waiting for it. One that cannot be sent (busy
+   * otherwise, paused, unreachable) is driven around instead, if there is a way.
+   */
+  private moveIdleBlockers(): void {
+    const waitersOf = new Map<string, WaitEdge[]>();
+    for (const w of this.table.waits()) {
+      if (this.drives.has(w.holder) || !this.table.isHardWait(w)) continue;
+      waitersOf.set(w.holder, [...(waitersOf.get(w.holder) ?? []), w]);
+    }
+    for (const [holder, waits] of waitersOf) {
+      const plan = this.table.plan(holder);
+      if (!plan) continue;
+      const from = plan.nodes[plan.at] as string;
+      const keepClear = new Set(waits.flatMap((w) => this.table.remaining(w.vehicle)));
+      const view = this.idleView(holder);
+      if (view && this.moveAside(view, from, keepClear, waits.map((w) => w.vehicle))) continue;
+      for (const w of waits) this.detourAround(w, view ? 'no free node to move the idle vehicle to' : 'the vehicle in the way cannot be moved');
+    }
+  }
+
+  /** The vehicle's view when it stands idle and can take an order now. */
+  private idleView(vehicleId: string): DeviceView | undefined {
+    const view = this.registry.get(vehicleId);
+    if (!view || this.drives.has(vehicleId)) return undefined;
+    const idle = this.registry.isReachable(view, this.ctx.clock.now()) && view.task === undefined && !view.orderActive && !view.paused && view.manufacturer !== undefined;
+    return idle ? view : undefined;
+  }
+
+  /**
+   * Sends an idle vehicle to the best free node off `keepClear`; false when there is none. Boxed
+   * in by other idle vehicles, it moves the one nearest the free end of the way out first; the
+   * others follow on later ticks, like sliding tiles.
+   */
+  private moveAside(view: DeviceView, from: string, keepClear: ReadonlySet<string>, forVehicles: string[]): boolean {
+    const crowded = new Set([...this.drives.keys()].flatMap((v) => this.table.remaining(v)));
+    const idle = (v: string): boolean => this.idleView(v) !== undefined;
+    // An idle vehicle may stand where it goes for long: a dead end anywhere beats a lane nearby.
+    const way = findRetreat(this.ctx.graph, this.table, view.id, from, keepClear, { crowded, through: idle, deadEndBonus: IDLE_DEAD_END_BONUS });
+    if (!way) return false;
+    for (let k = way.length - 2; k > 0; k--) {
+      const other = this.table.holder(way[k] as string);
+      const otherView = other !== undefined && other !== view.id ? this.idleView(other) : undefined;
+      if (otherView) {
+        this.startMove(otherView, way.slice(k), [view.id]);
+        return true;
+      }
+    }
+    this.startMove(view, way, forVehicles);
+    return true;
+  }
+
+  private startMove(view: DeviceView, nodes: string[], forVehicles: string[]): void {
+    const orderId = `${MOVE_PREFIX}${view.serialNumber ?? view.id}-${this.ctx.store.nextId(`traffic:${view.id}:move`)}`;
+    if (this.startDrive(view, orderId, nodes)) this.journal(view.id, TRAFFIC_EVENTS.movedAside, { orderId, route: nodes, to: nodes[nodes.length - 1], for: forVehicles });
+  }
+
+  /**
+   * A drive that is not a trip (moving aside, going to a charger) under the same traffic rules:
+   * its order's base is only the reserved nodes, extended as the vehicle progresses. Returns
+   * false when the nodes do not form a route on the graph.
+   */
+  startDrive(view: DeviceView, orderId: string, nodes: readonly string[]): boolean {
+    const route = this.ctx.graph.routeAlong([...nodes]);
+    if (!route) return false;
+    const { store, clock } = this.ctx;
+    const vehicle = { manufacturer: view.manufacturer ?? '', serialNumber: view.serialNumber ?? view.id };
+    if (!this.table.plan(view.id)) this.table.park(view.id, nodes[0] as string);
+    const grant = this.table.reservePath(view.id, [...nodes], 0, this.opts.lookahead);
+    const d: Drive = { kind: 'move', orderId, vehicleId: view.id, vehicle, route, task: undefined, pickIndex: undefined, releasedUpTo: Math.max(0, grant.upTo), updateId: 0, acked: -1, startedAt: clock.now() };
+    runInTransaction(store, (after) => {
+      const header = { headerId: store.nextId(`vda:${vehicle.serialNumber}:order`), timestamp: new Date(clock.now()).toISOString() };
+      this.enqueue(d, buildMoveOrder({ header, vehicle, graph: this.ctx.graph, mapId: this.ctx.layout.site.mapId, orderId, orderUpdateId: 0, route, releasedUpTo: d.releasedUpTo }));
+      // Held like a task, so the dispatcher sends it no trip before the drive is done.
+      after(() => this.registry.assign(view.id, orderId));
+    });
+    this.drives.set(view.id, d);
+    this.flush();
+    return true;
+  }
+
+  /** Re-routes a waiting vehicle around the node it waits for, when that vehicle will not move. */
+  private detourAround(w: WaitEdge, reason: string): void {
+    const d = this.drives.get(w.vehicle);
+    const plan = this.table.plan(w.vehicle);
+    if (!d || !plan || d.acked < d.updateId || this.finished(d)) return;
+    const nodes = planDetour(this.ctx.graph, plan, this.stops(d), new Set([w.nodeId]));
+    if (nodes) this.reroute(d, nodes, { type: TRAFFIC_EVENTS.rerouted, data: { reason, avoided: [w.nodeId], blockedBy: w.holder } });
+  }
+
+  // -- deadlocks --------------------------------------------------------------------------------
+
+  private breakDeadlock(): void {
+    const cycle = this.table.findDeadlock();
+    if (!cycle) return;
+    const resolution = resolveDeadlock(cycle, {
+      graph: this.ctx.graph,
+      table: this.table,
+      priority: (v) => -(this.drives.get(v)?.startedAt ?? Infinity),
+      stops: (v) => {
+        const d = this.drives.get(v);
+        return d ? this.stops(d) : [];
+      },
+      movable: (v) => {
+        const d = this.drives.get(v);
+        return d !== undefined && d.acked >= d.updateId && !this.finished(d);
+      },
+    });
+    const described = cycle.map((e) => ({ vehicle: e.vehicle, waitsFor: e.holder, node: e.nodeId, reason: e.reason }));
+    if (resolution.kind === 'none') {
+      const key = cycle.map((e) => e.vehicle).sort().join(',');
+      const now = this.ctx.clock.now();
+      if (now - (this.unresolvedAt.get(key) ?? -Infinity) < UNRESOLVED_REPEAT_MS) return;
+      if (this.unresolvedAt.size > 1000) this.unresolvedAt.clear();
+      this.unresolvedAt.set(key, now);
+      this.ctx.logger.warn({ cycle: described, reason: resolution.reason }, 'traffic: deadlock not resolved yet');
+      runInTransaction(this.ctx.store, () => this.journal(cycle[0]?.vehicle ?? 'unknown', TRAFFIC_EVENTS.unresolved, { cycle: described, reason: resolution.reason }));
+      return;
+    }
+    const d = this.drives.get(resolution.vehicle);
+    if (!d) return;
+    if (resolution.kind === 'backoff') this.table.yieldTo(d.vehicleId, resolution.yieldTo, resolution.retreatIndex, resolution.nodes);
+    this.ctx.logger.info({ cycle: described, resolution: resolution.kind, vehicle: resolution.vehicle }, 'traffic: deadlock resolved');
+    this.reroute(d, resolution.nodes, { type: TRAFFIC_EVENTS.deadlock, data: { cycle: described, ...describeResolution(resolution) } });
+  }
+
+  private reroute(d: Drive, nodes: string[], journal: { type: string; data: Record<string, unknown> }): void {
+    const route = this.ctx.graph.routeAlong(nodes);
+    const plan = this.table.plan(d.vehicleId);
+    if (!route || !plan) return;
+    d.route = route;
+    if (d.task) d.pickIndex = pickIndexOf(route, d.task);
+    const grant = this.table.reservePath(d.vehicleId, nodes, plan.at, this.opts.lookahead);
+    this.sendUpdate(d, Math.max(grant.upTo, d.releasedUpTo), { type: journal.type, data: { ...journal.data, taskId: d.task?.id } });
+  }
+
+  /** Indices the drive must visit: the pick (while it is beyond the base), then the destination. */
+  private stops(d: Drive): number[] {
+    const last = d.route.nodes.length - 1;
+    return d.pickIndex !== undefined && d.pickIndex < last ? [d.pickIndex, last] : [last];
+  }
+
+  // -- after a restart --------------------------------------------------------------------------
+
+  /**
+   * A vehicle drives an order this controller did not start: a trip from before a restart (its
+   * route comes back from the journal, so it can be extended) or someone else's order (an
+   * operator's charge order). Either way the nodes it has been released are held for it, as far
+   * as no other vehicle holds them.
+   */
+  private adopt(view: DeviceView, s: VdaState): Drive | undefined {
+    const ahead = [...s.nodeStates].sort((a, b) => a.sequenceId - b.sequenceId);
+    const base = ahead.filter((n) => n.released);
+    const task = this.ctx.store.getTask(s.orderId);
+    const routeNodes = task && task.deviceId === view.id && !DONE.includes(task.state) ? this.journaledRoute(task) : undefined;
+    const route = routeNodes && this.ctx.graph.routeAlong(routeNodes);
+    const at = s.lastNodeSequenceId / 2;
+    const lastBase = Math.floor(Math.max(s.lastNodeSequenceId, ...base.map((n) => n.sequenceId)) / 2);
+    if (task && route && route.nodes[at] === s.lastNodeId && lastBase < route.nodes.length) {
+      const grant = this.table.reservePath(view.id, route.nodes, at, lastBase - at);
+      if (grant.upTo < lastBase) this.ctx.logger.warn({ deviceId: view.id, orderId: s.orderId, blocked: grant.blocked }, 'traffic: a recovered base overlaps another vehicle');
+      const d: Drive = {
+        kind: 'trip',
+        orderId: task.id,
+        vehicleId: view.id,
+        vehicle: { manufacturer: view.manufacturer ?? s.manufacturer, serialNumber: view.serialNumber ?? s.serialNumber },
+        route,
+        task,
+        pickIndex: pickIndexOf(route, task),
+        releasedUpTo: lastBase,
+        updateId: s.orderUpdateId,
+        acked: s.orderUpdateId,
+        startedAt: task.updatedAt,
+      };
+      this.drives.set(view.id, d);
+      return d;
+    }
+    // Blocked, it stays in the wait-for graph: an idle vehicle in its way is moved aside.
+    const nodes = [s.lastNodeId, ...base.map((n) => n.nodeId)];
+    const grant = this.table.reservePath(view.id, nodes, 0, nodes.length);
+    const key = `${view.id}/${s.orderId}`;
+    if (grant.upTo < nodes.length - 1 && !this.overlapsLogged.has(key)) {
+      if (this.overlapsLogged.size > 1000) this.overlapsLogged.clear();
+      this.overlapsLogged.add(key);
+      this.ctx.logger.warn({ deviceId: view.id, orderId: s.orderId, blocked: grant.blocked }, 'traffic: a vehicle was sent onto a node another vehicle holds');
+    }
+    return undefined;
+  }
+
+  /** The latest route journaled for the task: at dispatch, or by a re-route since. */
+  private journaledRoute(task: TaskRecord): string[] | undefined {
+    const events = [
+      ...this.ctx.store.aggregateEvents('task', task.id).filter((e) => e.type === 'task.dispatched'),
+      ...(task.deviceId ? this.ctx.store.aggregateEvents('device', task.deviceId).filter((e) => e.data.taskId === task.id) : []),
+    ].sort((a, b) => a.seq - b.seq);
+    for (const e of events.reverse()) {
+      const route = e.data.route;
+      if (Array.isArray(route) && route.every((n): n is string => typeof n === 'string')) return route;
+    }
+    return undefined;
+  }
+
+  private journal(vehicleId: string, type: string, data: Record<string, unknown>): void {
+    this.ctx.store.appendEvent({ type, aggregateType: 'device', aggregateId: vehicleId, orderId: undefined, actor: undefined, at: this.ctx.clock.now(), data });
+  }
+
+  private flush(): void {
+    if (!this.queued) return;
+    this.queued = false;
+    this.hooks.onCommandsQueued();
+  }
+}
+
+/** Released nodes still ahead: the vehicle has somewhere to go. */
+function hasBase(s: VdaState): boolean {
+  return s.nodeStates.some((n) => n.released);
+}
+
+function midEdge(s: VdaState): boolean {
+  return (s.distanceSinceLastNode ?? 0) > ON_NODE_M;
+}
+
+/** The pick happens at the first visit of the pick node (see buildTripOrder). */
+function pickIndexOf(route: Route, task: TaskRecord): number | undefined {
+  const i = route.nodes.indexOf(task.plan.pickNodeId ?? '');
+  return i >= 0 ? i : undefined;
+}
+
+function describeResolution(r: Exclude<Resolution, { kind: 'none' }>): Record<string, unknown> {
+  return r.kind === 'reroute'
+    ? { resolution: 'reroute', vehicle: r.vehicle, avoided: r.avoided }
+    : { resolution: 'backoff', vehicle: r.vehicle, retreatTo: r.retreatTo, yieldTo: r.yieldTo };
+}
