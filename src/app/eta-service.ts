@@ -111,7 +111,11 @@ interface ReleaseQueue {
 
 const CLASSES: readonly DeviceClass[] = ['amr', 'asrs', 'conveyor', 'arm'];
 
+/** Wall time one periodic pass may spend; the rest of the floor's orders follow on the next. */
+const TICK_BUDGET_MS = 4;
+
 export class EtaService {
+  private tickCursor = 0;
   readonly durations: StepDurations;
   private readonly sites: Map<string, SiteProfile>;
   private readonly tracks = new Map<string, TaskTrack>();
@@ -162,7 +166,17 @@ export class EtaService {
     const now = this.ctx.clock.now();
     const floor = this.floorAt(now, true);
     if (!floor.truncated) for (const id of this.tracks.keys()) if (!floor.openIds.has(id)) this.tracks.delete(id);
-    for (const orderId of floor.orders) this.refreshSafely(orderId, now);
+    // A time budget per tick, continuing where the last one stopped: hundreds of orders on the
+    // floor must not hold the event loop (and so intake and dispatch) for tens of milliseconds.
+    const orders = [...floor.orders];
+    if (orders.length === 0) return;
+    const started = performance.now();
+    const first = this.tickCursor % orders.length;
+    for (let k = 0; k < orders.length; k++) {
+      this.refreshSafely(orders[(first + k) % orders.length] as string, now);
+      this.tickCursor = first + k + 1;
+      if (performance.now() - started > TICK_BUDGET_MS) break;
+    }
   }
 
   // ---- events -------------------------------------------------------------------------------
