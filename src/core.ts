@@ -167,6 +167,7 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   const lines = new LineService(ctx, sourcing, exceptions, kickDispatch);
   const releasePlanner = new ReleasePlanner(ctx, lines, { window: config.releaseWindow });
   const traffic = new TrafficController(ctx, registry, { interfaceName: config.mqttInterface, lookahead: config.trafficLookaheadNodes }, { onCommandsQueued: () => publisher.kick() });
+  registry.useReservations((id) => traffic.reservedNodes(id));
   const dispatcher = new Dispatcher(ctx, registry, lines, { interfaceName: config.mqttInterface, jobExpirySeconds: 60 }, () => publisher.kick(), releasePlanner, traffic);
   const progress = new TaskProgressService(ctx, registry, lines, kickDispatch, exceptions);
   const watchdog = new ExecutionWatchdog(ctx, registry, progress, exceptions, { interfaceName: config.mqttInterface, taskTimeoutMs: config.taskTimeoutSeconds * 1000, traffic }, () => publisher.kick());

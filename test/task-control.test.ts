@@ -28,6 +28,11 @@ describe('task control', () => {
     const lineId = order.lines[0]!.id;
     const trip = await waitFor('the trip dispatched', () => h.core.store.tasksOfLine(lineId).find((t) => t.kind === 'amr.pickTrip' && t.state !== 'CREATED' && t.deviceId !== undefined), 20_000, 20);
 
+    // The floor view shows the vehicle's reserved path: the nodes traffic control holds for it.
+    const view = (await (await h.api(`/api/v1/devices/${trip.deviceId!}`)).json()) as { reservedNodes: string[]; lastNodeId: string };
+    expect(view.reservedNodes.length).toBeGreaterThan(0);
+    expect(view.reservedNodes.every((n) => h.core.traffic.reservedNodes(trip.deviceId!).includes(n))).toBe(true);
+
     expect((await cancel(trip.id, { reason: 'blocked aisle' }, VIEWER_TOKEN)).status).toBe(403);
     expect((await cancel(trip.id, {})).status).toBe(400);
     expect((await cancel('T-99999999', { reason: 'x' })).status).toBe(404);

@@ -90,6 +90,18 @@ export class DeviceRegistry {
     return view;
   }
 
+  /** Where reserved paths come from (traffic control), for views of the floor. */
+  private reservations: ((id: string) => string[]) | undefined;
+
+  useReservations(source: (id: string) => string[]): void {
+    this.reservations = source;
+  }
+
+  /** The nodes traffic control holds for the vehicle now; empty without traffic control. */
+  reservedNodes(id: string): string[] {
+    return this.reservations?.(id) ?? [];
+  }
+
   get(id: string): DeviceView | undefined {
     return this.devices.get(id);
   }

@@ -153,6 +153,11 @@ export class TrafficController {
     this.stopped = true;
   }
 
+  /** Nodes the vehicle holds now, in driving order (for the floor view: its reserved path). */
+  reservedNodes(vehicleId: string): string[] {
+    return this.table.held(vehicleId);
+  }
+
   /** Nodes of the vehicle's current drive (for tests and the floor view), or undefined. */
   driveOf(vehicleId: string): { orderId: string; nodes: readonly string[]; releasedUpTo: number } | undefined {
     const d = this.drives.get(vehicleId);

@@ -29,6 +29,8 @@ export function deviceResource(registry: DeviceRegistry, d: DeviceView, now: num
     lastNodeId: d.lastNodeId ?? null,
     driving: d.driving,
     task: d.task ?? null,
+    /** The nodes traffic control holds for a vehicle now: its reserved path on the floor map. */
+    reservedNodes: d.class === 'amr' ? registry.reservedNodes(d.id) : [],
     errors: d.errors,
     supportedActions: d.supportedActions,
     lastSeenAt: d.lastSeenAt === undefined ? null : new Date(d.lastSeenAt).toISOString(),
