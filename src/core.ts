@@ -182,7 +182,7 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   });
   const charging = new ChargingPolicy(ctx, registry, deviceCommands, exceptions);
   const jams = new JamPolicy(ctx, registry, deviceCommands, exceptions);
-  const taskControl = new TaskControlService(ctx, progress, cancellation, () => publisher.kick());
+  const taskControl = new TaskControlService(ctx, progress, cancellation, () => publisher.kick(), kickDispatch, traffic);
   const inventory = new InventoryService(ctx, lines, sourcing);
   const holds = new HoldsService(ctx, lines, cancellation);
   const kpis = new KpiService({ store, queries: store.kpi, registry, notifier, clock });

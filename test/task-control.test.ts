@@ -57,4 +57,31 @@ describe('task control', () => {
     await waitFor('the tote dropped', () => (h.core.store.tasksOfLine(lineId).every((t) => t.state !== 'RUNNING' && t.state !== 'DISPATCHED') ? true : undefined), 60_000, 100);
     expect(h.core.store.stockOf(sku).reduce((n, p) => n + p.onHand, 0)).toBe(before - 1);
   });
+
+  it('reassigns a trip to another vehicle before the pick; fixed-machine steps cannot be reassigned', { timeout: 120_000 }, async () => {
+    const zoneOf = new Map(h.core.layout.locations.map((l) => [l.id, l.zone]));
+    const sku = h.core.layout.stock.filter((s) => zoneOf.get(s.location) === 'amr' && s.onHand > 10)[4]!.sku;
+    const r = await h.api('/api/v1/orders', { method: 'POST', token: CHANNEL_TOKEN, body: JSON.stringify(orderBody([{ sku, quantity: 1 }], { customer: { id: 'tc-2' } })) });
+    const order = (await r.json()) as OrderView;
+    const lineId = order.lines[0]!.id;
+    const trip = await waitFor('the trip dispatched', () => h.core.store.tasksOfLine(lineId).find((t) => t.kind === 'amr.pickTrip' && t.state !== 'CREATED' && t.deviceId !== undefined), 20_000, 20);
+    const first = trip.deviceId!;
+
+    const res = await h.api(`/api/v1/tasks/${trip.id}/reassign`, { method: 'POST', body: JSON.stringify({ reason: 'vehicle needs a check' }) });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(await res.json()).toMatchObject({ id: trip.id, plan: { avoidDevices: [first] } });
+    const moved = await waitFor('the trip on another vehicle', () => {
+      const t = h.core.store.getTask(trip.id);
+      return t?.deviceId !== undefined && t.deviceId !== first && t.state !== 'CREATED' ? t : undefined;
+    }, 20_000, 20);
+    expect(moved.deviceId).not.toBe(first);
+    expect(h.core.store.aggregateEvents('task', trip.id).find((e) => e.type === 'task.reassigned')).toMatchObject({ actor: 'admin', data: { from: first, reason: 'vehicle needs a check' } });
+    await waitFor('the trip finished', () => (h.core.store.getTask(trip.id)?.state === 'FINISHED' ? true : undefined), 90_000, 250);
+    const done = (await (await h.api(`/api/v1/orders/${order.id}`)).json()) as OrderView;
+    expect(done.lines[0]).toMatchObject({ state: 'PICKED', attempts: 0 });
+
+    // A finished task cannot be reassigned, and a viewer may not try.
+    expect((await h.api(`/api/v1/tasks/${trip.id}/reassign`, { method: 'POST', body: JSON.stringify({ reason: 'x' }) })).status).toBe(409);
+    expect((await h.api(`/api/v1/tasks/${trip.id}/reassign`, { method: 'POST', token: VIEWER_TOKEN, body: JSON.stringify({ reason: 'x' }) })).status).toBe(403);
+  });
 });

@@ -130,6 +130,7 @@ export class Dispatcher {
     const { graph } = this.ctx;
     let best: { v: DeviceView; route: NonNullable<ReturnType<typeof planTripRoute>> } | undefined;
     for (const v of vehicles) {
+      if (task.plan.avoidDevices?.includes(v.id)) continue;
       if (!v.lastNodeId || !graph.has(v.lastNodeId)) continue;
       const route = planTripRoute(graph, v.lastNodeId, task);
       if (route && (!best || route.travelTime < best.route.travelTime)) best = { v, route };

@@ -106,6 +106,8 @@ export interface TaskPlan {
   toteId?: string;
   /** The device the plan binds to, for fixed-route equipment (AS/RS, conveyor, arm). */
   deviceId?: string;
+  /** Vehicles an operator took this trip away from: the dispatcher gives it to another. */
+  avoidDevices?: string[];
 }
 
 /** What the core has learned from the device about this task; idempotent under replays. */

@@ -25,5 +25,22 @@ export function taskRoutes(deps: TaskRouteDeps): FastifyPluginAsyncTypebox {
       },
       async (request) => deps.tasks.cancel(request.params.id, request.body.reason, request.principal?.name ?? 'unknown'),
     );
+
+    app.post(
+      '/tasks/:id/reassign',
+      {
+        config: { roles: ['operator'] },
+        schema: {
+          summary: 'Give a vehicle trip to another vehicle',
+          description:
+            'Stops the trip on its vehicle (VDA cancelOrder) and puts it back in the queue with that vehicle excluded; the dispatcher sends it to the best other free vehicle. Journaled as task.reassigned with the actor. ' +
+            'Only AMR trips that have not picked yet (goods on board stay with their vehicle); a fixed machine\'s step, or a closed task, is 409.',
+          tags: ['floor'],
+          params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }),
+          body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }),
+        },
+      },
+      async (request) => deps.tasks.reassign(request.params.id, request.body.reason, request.principal?.name ?? 'unknown'),
+    );
   };
 }

@@ -1,11 +1,12 @@
 /**
  * What needs a human: open exceptions and open holds in one queue, oldest first, each with the
- * actions that fit it (resolve with a note; release or reject a hold; cancel the order behind it).
+ * actions that fit it (resolve with a note; release or reject a hold; cancel the order behind it;
+ * retry a task elsewhere, or give a vehicle's trip to another vehicle).
  */
 import { api, enc } from '../api.js';
 import { loadExceptions, loadHolds } from '../live.js';
 import { relative, time } from '../format.js';
-import { canActOnFloor, canCancelOrders, exceptions, holds, navigate, tasks, tasksVersion } from '../state.js';
+import { canActOnFloor, canCancelOrders, devices, exceptions, holds, navigate, tasks, tasksVersion } from '../state.js';
 import type { Hold, PwException } from '../types.js';
 import { ActionForm } from './action-form.js';
 
@@ -20,6 +21,12 @@ export function queueItems(): Item[] {
     ...holds.value.filter((h) => h.status === 'open').map((h): Item => ({ kind: 'hold', at: h.createdAt, h })),
   ];
   return items.sort((a, b) => a.at.localeCompare(b.at));
+}
+
+/** Gives a vehicle's trip to another vehicle (the core refuses once goods are on board). */
+export async function reassignTask(taskId: string, reason: string): Promise<string> {
+  await api(`/tasks/${enc(taskId)}/reassign`, { method: 'POST', body: { reason } });
+  return `Task ${taskId} goes to another vehicle.`;
 }
 
 /** Stops a device task; the core sends its line back to sourcing, so the work is retried elsewhere. */
@@ -78,6 +85,9 @@ function ExceptionCard({ x }: { x: PwException }) {
         ) : null}
         {act ? <ActionForm id="resolve" label="Resolve" field="Note" required confirmLabel="Resolve" run={resolve} /> : null}
         {act && taskActive ? <ActionForm id="cancel-task" label="Retry elsewhere" field="Reason" required confirmLabel="Cancel the task and re-source" run={(r) => cancelTask(x.taskId ?? '', r)} /> : null}
+        {act && taskActive && x.deviceId && devices.get(x.deviceId)?.class === 'amr' ? (
+          <ActionForm id="reassign-task" label="Reassign" field="Reason" required confirmLabel="Give the trip to another vehicle" run={(r) => reassignTask(x.taskId ?? '', r)} />
+        ) : null}
         {x.orderId && canCancelOrders.value ? <ActionForm id="cancel-order" label="Cancel order" field="Reason" required danger run={(r) => cancelOrder(x.orderId ?? '', r)} /> : null}
       </div>
     </li>
