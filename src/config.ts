@@ -132,7 +132,7 @@ export const ConfigSchema = Type.Object(
     trafficLookaheadNodes: Type.Integer({
       minimum: 1,
       maximum: 1000,
-      default: 3,
+      default: 6,
       description:
         'Traffic control: how many nodes ahead of an AMR are reserved for it and released in its order (the VDA 5050 base) at once; the rest of its route is sent as horizon.',
     }),
