@@ -63,7 +63,7 @@ export function buildTripOrder(opts: {
   profile?: LoadActionProfile;
   releasedUpTo?: number;
 }): VdaOrder {
-  const { task, route, graph, mapId } = opts;
+  const { task, route } = opts;
   const releasedUpTo = opts.releasedUpTo ?? route.nodes.length - 1;
   const profile = opts.profile ?? STANDARD_LOAD_ACTIONS;
   // A shortest path visits each node once, so the first visit of the pick node is the pick.
@@ -74,14 +74,41 @@ export function buildTripOrder(opts: {
     { key: 'sku', value: task.plan.sku },
     { key: 'quantity', value: task.plan.quantity },
   ];
+  return buildRouteOrder({
+    ...opts,
+    orderId: task.id,
+    releasedUpTo,
+    actionsAt: (i) => {
+      const actions: VdaAction[] = [];
+      if (i === pickAt) actions.push({ actionId: actionIdOf.pick(task.id), actionType: profile.pickActionType, blockingType: 'HARD', actionParameters: params });
+      if (i === route.nodes.length - 1) {
+        actions.push({ actionId: actionIdOf.drop(task.id), actionType: profile.dropActionType, blockingType: 'HARD', actionParameters: params.slice(0, 1) });
+      }
+      return actions;
+    },
+  });
+}
+
+/**
+ * A VDA order along `route`: node `i` has sequenceId `2i`, nodes up to `releasedUpTo` (and the
+ * edges between them) are base, the rest horizon; `actionsAt(i)` puts actions on node `i`.
+ * Trips, traffic control's moves and its updates all share this shape.
+ */
+export function buildRouteOrder(opts: {
+  header: Header;
+  vehicle: VehicleRef;
+  graph: RouteGraph;
+  mapId: string;
+  orderId: string;
+  orderUpdateId: number;
+  route: Route;
+  releasedUpTo: number;
+  actionsAt?: (index: number) => VdaAction[];
+}): VdaOrder {
+  const { route, graph, mapId, releasedUpTo } = opts;
   const nodes: VdaNode[] = route.nodes.map((nodeId, i) => {
     const n = graph.node(nodeId);
-    const actions: VdaAction[] = [];
-    if (i === pickAt) actions.push({ actionId: actionIdOf.pick(task.id), actionType: profile.pickActionType, blockingType: 'HARD', actionParameters: params });
-    if (i === route.nodes.length - 1) {
-      actions.push({ actionId: actionIdOf.drop(task.id), actionType: profile.dropActionType, blockingType: 'HARD', actionParameters: params.slice(0, 1) });
-    }
-    return { nodeId, sequenceId: i * 2, released: i <= releasedUpTo, nodePosition: { x: n.x, y: n.y, mapId, allowedDeviationXY: 0.5 }, actions };
+    return { nodeId, sequenceId: i * 2, released: i <= releasedUpTo, nodePosition: { x: n.x, y: n.y, mapId, allowedDeviationXY: 0.5 }, actions: opts.actionsAt?.(i) ?? [] };
   });
   const edges: VdaEdge[] = route.steps.map((s, i) => ({
     edgeId: s.edgeId,
@@ -98,7 +125,7 @@ export function buildTripOrder(opts: {
     version: VDA_VERSION,
     manufacturer: opts.vehicle.manufacturer,
     serialNumber: opts.vehicle.serialNumber,
-    orderId: task.id,
+    orderId: opts.orderId,
     orderUpdateId: opts.orderUpdateId,
     nodes,
     edges,
