@@ -1,15 +1,19 @@
 /**
  * Starts every device of a site layout as its own MQTT client, the way real devices join a
- * broker: separate connections, own last wills, own credentials.
+ * broker: separate connections, own last wills, own credentials. The same device classes run
+ * over the in-memory bus of a fast run when given a link factory instead of a broker URL.
  */
 import type { SiteLayout } from '../src/index.js';
+import { VdaVehicle } from '../devices/index.js';
 import { SimulatedAmr, type SimulatedAmrOptions } from './amr.js';
 import { SimulatedArm } from './arm.js';
 import { SimulatedAsrs } from './asrs.js';
 import { realClock, type SimClock } from './clock.js';
 import { SimulatedConveyor } from './conveyor.js';
 import { NodeOccupancy } from './node-occupancy.js';
-import type { WcsSimOptions } from './wcs-connect.js';
+import { DEFAULT_PORT_CAPACITY, PortBuffers } from './port-buffers.js';
+import { createRng } from './random.js';
+import type { LinkFactory, WcsSimOptions } from './wcs-connect.js';
 
 export interface SimLogger {
   info(...args: unknown[]): void;
@@ -23,7 +27,9 @@ export type SimCredentials = (device: { deviceClass: SimDeviceClass; id: string 
 
 export interface SimulatedSiteOptions {
   layout: SiteLayout;
-  mqttUrl: string;
+  /** The broker devices dial; or `linkFactory` (wins) for the in-memory bus of a fast run. */
+  mqttUrl?: string;
+  linkFactory?: LinkFactory;
   /** VDA 5050 interface name, e.g. `uagv`. */
   interfaceName: string;
   /** Wall-clock override (e.g. scaled time) for timestamps; timers stay real. */
@@ -34,6 +40,15 @@ export interface SimulatedSiteOptions {
   credentials?: SimCredentials;
   /** Battery at start per AMR, percent; 100 by default. */
   initialBattery?: number;
+  /** The shared node occupancy map (e.g. one that times waits); a fresh one by default. */
+  occupancy?: NodeOccupancy;
+  /**
+   * Seeds the stations' random behaviour (arm pick-time spread, grasp failures, mispicks), one
+   * stream per arm. Without it arms pick in their nominal time and never fail on their own.
+   */
+  seed?: number;
+  /** Bins each AS/RS port holds per direction before a crane or the conveyor waits for room. */
+  portCapacity?: number;
   /** AMR timing (motion tick, state and visualization periods): coarser for fast, large runs. */
   amrTiming?: Pick<SimulatedAmrOptions, 'tickMs' | 'stateIntervalMs' | 'visualizationIntervalMs'>;
 }
@@ -51,6 +66,8 @@ export interface SimulatedSite {
   readonly occupancy: NodeOccupancy;
   /** How often an AMR was commanded into a node another AMR occupied (it waited instead). */
   readonly nodeConflicts: number;
+  /** The AS/RS port queues shared by cranes and conveyors (their utilization per port). */
+  readonly ports: PortBuffers;
   /** Gracefully disconnects every device (each announces OFFLINE). */
   stop(): Promise<void>;
 }
@@ -59,9 +76,13 @@ export async function startSimulatedSite(opts: SimulatedSiteOptions): Promise<Si
   const clock = opts.clock ?? realClock(opts.now);
   const { layout } = opts;
   const devices: SimulatedDevices = { amrs: [], asrs: [], conveyors: [], arms: [] };
-  const occupancy = new NodeOccupancy();
+  const occupancy = opts.occupancy ?? new NodeOccupancy();
+  const ports = new PortBuffers(opts.portCapacity ?? DEFAULT_PORT_CAPACITY, clock);
+  const stations = opts.seed === undefined ? undefined : createRng(opts.seed).fork('stations');
   const wcs = (deviceClass: SimDeviceClass, id: string): WcsSimOptions => {
-    const o: WcsSimOptions = { site: layout.site.id, url: opts.mqttUrl, clock };
+    const o: WcsSimOptions = { site: layout.site.id, clock };
+    if (opts.linkFactory !== undefined) o.linkFactory = opts.linkFactory;
+    else if (opts.mqttUrl !== undefined) o.url = opts.mqttUrl;
     const c = opts.credentials?.({ deviceClass, id });
     if (c !== undefined) Object.assign(o, c);
     return o;
@@ -74,15 +95,22 @@ export async function startSimulatedSite(opts: SimulatedSiteOptions): Promise<Si
   try {
     await Promise.all([
       ...layout.devices.amrs.map(async (spec) => {
-        const amrOpts: SimulatedAmrOptions = { layout, spec, interfaceName: opts.interfaceName, url: opts.mqttUrl, clock, occupancy, ...opts.amrTiming };
+        const amrOpts: SimulatedAmrOptions = { layout, spec, interfaceName: opts.interfaceName, clock, occupancy, ...opts.amrTiming };
+        if (opts.linkFactory !== undefined) {
+          const who = { interfaceName: opts.interfaceName, manufacturer: spec.manufacturer, serialNumber: spec.serialNumber, now: () => clock.now() };
+          amrOpts.link = await opts.linkFactory(`${who.interfaceName}-${who.manufacturer}-${who.serialNumber}`, VdaVehicle.lastWill(who));
+        } else if (opts.mqttUrl !== undefined) amrOpts.url = opts.mqttUrl;
         if (opts.initialBattery !== undefined) amrOpts.initialBattery = opts.initialBattery;
         const c = opts.credentials?.({ deviceClass: 'amr', id: spec.serialNumber });
         if (c !== undefined) Object.assign(amrOpts, c);
         devices.amrs.push(await SimulatedAmr.start(amrOpts));
       }),
-      ...layout.devices.asrs.map(async (spec) => devices.asrs.push(await SimulatedAsrs.start(spec, layout, wcs('asrs', spec.id)))),
-      ...layout.devices.conveyors.map(async (spec) => devices.conveyors.push(await SimulatedConveyor.start(spec, wcs('conveyor', spec.id)))),
-      ...layout.devices.arms.map(async (spec) => devices.arms.push(await SimulatedArm.start(spec, wcs('arm', spec.id)))),
+      ...layout.devices.asrs.map(async (spec) => devices.asrs.push(await SimulatedAsrs.start(spec, layout, wcs('asrs', spec.id), { ports }))),
+      ...layout.devices.conveyors.map(async (spec) => devices.conveyors.push(await SimulatedConveyor.start(spec, wcs('conveyor', spec.id), { ports }))),
+      ...layout.devices.arms.map(async (spec) => {
+        const behaviour = stations === undefined ? {} : { rng: stations.fork(`arm:${spec.id}`) };
+        devices.arms.push(await SimulatedArm.start(spec, wcs('arm', spec.id), behaviour));
+      }),
     ]);
   } catch (err) {
     await stopAll();
@@ -95,6 +123,7 @@ export async function startSimulatedSite(opts: SimulatedSiteOptions): Promise<Si
   return {
     devices,
     occupancy,
+    ports,
     get nodeConflicts() {
       return occupancy.conflicts;
     },

@@ -1,0 +1,74 @@
+/**
+ * Fast mode end to end: the real core and the simulated demo site on the virtual clock over the
+ * in-memory bus. Same seed, same KPIs to the last digit; another seed, other KPIs.
+ */
+import { describe, expect, it } from 'vitest';
+import { loadSiteLayout } from '../../src/index.js';
+import type { RunKpis } from '../report/types.js';
+import { parseSimArgs, parseSweep } from './cli.js';
+import { formatProgress } from './progress.js';
+import { runFast } from './run-fast.js';
+import { withRobots } from './robots.js';
+
+/** What must replay exactly: everything but the wall clock. */
+function replayable(k: RunKpis): Omit<RunKpis, 'wallSeconds' | 'speedup'> {
+  const { wallSeconds: _w, speedup: _s, ...rest } = k;
+  return rest;
+}
+
+describe('fast mode', () => {
+  const layout = loadSiteLayout('demo');
+  // 15 simulated minutes, 4 robots: long enough to complete orders, short enough for CI.
+  const run = (seed: number): Promise<RunKpis> => runFast({ layout, hours: 0.25, warmupHours: 0.025, seed, robots: 4, ordersPerHour: 150 });
+
+  it('completes orders, replays a seed exactly and differs with another seed', async () => {
+    const a = await run(7);
+    expect(a.ordersCompleted).toBeGreaterThan(0);
+    expect(a.unitsPicked).toBeGreaterThanOrEqual(a.linesCompleted);
+    expect(a.robots).toBe(4);
+    expect(a.utilization.filter((u) => u.kind === 'amr')).toHaveLength(4);
+    expect(a.cycleTimeSeconds.p50).toBeGreaterThan(0);
+    expect(a.speedup).toBeGreaterThan(0);
+    const again = await run(7);
+    expect(replayable(again)).toEqual(replayable(a));
+    const other = await run(8);
+    expect(replayable(other)).not.toEqual(replayable(a));
+  }, 240_000);
+});
+
+describe('runner flags', () => {
+  it('parses a sweep, replications and defaults the warm-up to a tenth of the run', () => {
+    const args = parseSimArgs(['--site', 'rmfs-large', '--hours', '8', '--seed', '3', '--replications', '5', '--sweep', 'robots=20..80:10', '--out', 'x']);
+    expect(args).toMatchObject({ site: 'rmfs-large', hours: 8, warmupHours: 0.8, seed: 3, replications: 5, out: 'x', live: false });
+    expect(args.sweep?.values).toEqual([20, 30, 40, 50, 60, 70, 80]);
+    expect(parseSimArgs(['--live', '--speed=10', '--order-rate', '900']).speed).toBe(10);
+  });
+
+  it('refuses unknown flags and bad values with a message', () => {
+    expect(() => parseSimArgs(['--robot', '5'])).toThrow(/unknown option --robot/);
+    expect(() => parseSimArgs(['--hours', '-1'])).toThrow(/--hours expects a number > 0/);
+    expect(() => parseSimArgs(['--hours', '1', '--warmup', '2'])).toThrow(/must be shorter/);
+    expect(() => parseSweep('robots=80..20')).toThrow(/FROM <= TO/);
+    expect(() => parseSweep('speed=1..2')).toThrow(/robots=FROM..TO:STEP/);
+  });
+});
+
+describe('progress line', () => {
+  it('shows simulated time, orders done, throughput and speed', () => {
+    const line = formatProgress({ label: 'demo', simSeconds: 7200, totalSeconds: 28_800, ordersDone: 812, ordersPerHour: 401.6, wallSeconds: 12 });
+    expect(line).toBe('demo [#####...............]  25% 2:00:00/8:00:00 sim, 812 orders done, 402 orders/h, 600x');
+  });
+});
+
+describe('withRobots', () => {
+  const layout = loadSiteLayout('demo');
+  it('takes the first N robots or clones onto free nodes, never onto a taken one', () => {
+    expect(withRobots(layout, 3).devices.amrs.map((a) => a.serialNumber)).toEqual(layout.devices.amrs.slice(0, 3).map((a) => a.serialNumber));
+    const more = withRobots(layout, layout.devices.amrs.length + 5);
+    const starts = more.devices.amrs.map((a) => a.startNode);
+    expect(new Set(starts).size).toBe(starts.length);
+    const storage = new Set(layout.locations.map((l) => l.nodeId));
+    expect(more.devices.amrs.slice(layout.devices.amrs.length).every((a) => !storage.has(a.startNode))).toBe(true);
+    expect(() => withRobots(layout, 100_000)).toThrow(/has room for/);
+  });
+});
