@@ -1,4 +1,4 @@
-import type { SiteLayout } from './site-layout.js';
+import type { ConveyorSpec, SiteLayout } from './site-layout.js';
 
 export interface LayoutProblem {
   path: string;
@@ -37,6 +37,7 @@ export function checkLayoutReferences(layout: SiteLayout): LayoutProblem[] {
     } else {
       if (l.asrsId === undefined) problems.push({ path: `/locations/${i}/asrsId`, problem: 'an AS/RS location needs asrsId' });
       need(asrsIds, l.asrsId, `/locations/${i}/asrsId`, 'AS/RS');
+      if (l.mobile === true) problems.push({ path: `/locations/${i}/mobile`, problem: 'only AMR-zone locations can be mobile pods' });
     }
   });
   layout.stock.forEach((s, i) => {
@@ -48,6 +49,14 @@ export function checkLayoutReferences(layout: SiteLayout): LayoutProblem[] {
     need(armIds, s.armId, `/stations/${i}/armId`, 'arm');
     if (s.kind === 'pack' && s.nodeId === undefined) problems.push({ path: `/stations/${i}/nodeId`, problem: 'a pack station needs nodeId' });
     if (s.kind === 'arm' && s.armId === undefined) problems.push({ path: `/stations/${i}/armId`, problem: 'an arm station needs armId' });
+    const queue = new Set<string>();
+    s.queueNodes?.forEach((n, j) => {
+      const path = `/stations/${i}/queueNodes/${j}`;
+      need(nodeIds, n, path, 'node');
+      if (n === s.nodeId) problems.push({ path, problem: `the station's own node ${n} cannot be in its queue` });
+      if (queue.has(n)) problems.push({ path, problem: `node ${n} appears twice in the queue` });
+      queue.add(n);
+    });
   });
   layout.chargers.forEach((c, i) => need(nodeIds, c.nodeId, `/chargers/${i}/nodeId`, 'node'));
   layout.devices.amrs.forEach((a, i) => need(nodeIds, a.startNode, `/devices/amrs/${i}/startNode`, 'node'));
@@ -60,6 +69,7 @@ export function checkLayoutReferences(layout: SiteLayout): LayoutProblem[] {
       if (s.at > c.length) problems.push({ path: `/devices/conveyors/${i}/stops/${j}/at`, problem: `beyond the belt length ${c.length}` });
     }),
   );
+  layout.devices.conveyors.forEach((c, i) => checkBranches(c, `/devices/conveyors/${i}`, problems));
   if (layout.network) checkNetwork(layout, skus, problems);
   return problems;
 }
@@ -83,6 +93,17 @@ function checkNetwork(layout: SiteLayout, skus: Set<string>, problems: LayoutPro
     s.stock?.forEach((p, j) => {
       if (!skus.has(p.sku)) problems.push({ path: `${path}/stock/${j}/sku`, problem: `unknown sku ${p.sku}` });
     });
+  });
+}
+
+function checkBranches(conveyor: ConveyorSpec, path: string, problems: LayoutProblem[]): void {
+  if (!conveyor.branches) return;
+  uniqueIds(conveyor.branches, `${path}/branches`, problems);
+  const stops = new Set(conveyor.stops.map((s) => s.id));
+  conveyor.branches.forEach((b, j) => {
+    if (!stops.has(b.stop)) problems.push({ path: `${path}/branches/${j}/stop`, problem: `unknown stop ${b.stop} of conveyor ${conveyor.id}` });
+    if (b.at > conveyor.length) problems.push({ path: `${path}/branches/${j}/at`, problem: `beyond the belt length ${conveyor.length}` });
+    if (b.kind === 'divert' && b.mergeGap !== undefined) problems.push({ path: `${path}/branches/${j}/mergeGap`, problem: 'only a merge has a merge gap' });
   });
 }
 

@@ -42,6 +42,13 @@ export const StorageLocationSchema = Type.Object({
   level: Type.Optional(Type.Integer({ minimum: 0 })),
   /** AS/RS zone: distance along the aisle from the port end, metres. */
   position: Type.Optional(Type.Number({ minimum: 0 })),
+  /**
+   * AMR zone: the location is a movable pod standing on `nodeId` (its home storage node). Robots
+   * lift it, carry it to a station and bring it back (goods-to-person, RMFS); absent: a fixed shelf.
+   */
+  mobile: Type.Optional(Type.Boolean()),
+  /** Slotting: the velocity class the location is reserved for (A = fastest movers, nearest the stations). */
+  slotClass: Type.Optional(Type.Union([Type.Literal('A'), Type.Literal('B'), Type.Literal('C')])),
 });
 
 export const SkuSchema = Type.Object({
@@ -64,6 +71,13 @@ export const StationSchema = Type.Object({
   nodeId: Type.Optional(Id),
   /** Arm stations: the arm device serving the station and the conveyor that feeds it. */
   armId: Type.Optional(Id),
+  /**
+   * Pack stations: the graph nodes robots wait on before the station, in driving order (the
+   * last one is next to `nodeId`). The queue's length caps how many robots wait without blocking aisles.
+   */
+  queueNodes: Type.Optional(Type.Array(Id)),
+  /** Pack stations: seconds the operator needs per unit picked (reference default 10). */
+  pickTime: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
 });
 
 export const ChargerSchema = Type.Object({ id: Id, nodeId: Id });
@@ -83,12 +97,37 @@ export const AsrsPortSchema = Type.Object({
   conveyorId: Id,
 });
 
+const AxisSchema = Type.Object({ maxSpeed: Type.Number({ exclusiveMinimum: 0 }), accel: Type.Number({ exclusiveMinimum: 0 }) });
+
 export const AsrsSchema = Type.Object({
   id: Id,
   aisleLength: Type.Number({ exclusiveMinimum: 0 }),
   levels: Type.Integer({ minimum: 1 }),
   levelHeight: Type.Number({ exclusiveMinimum: 0 }),
   ports: Type.Array(AsrsPortSchema, { minItems: 1 }),
+  /** Crane kinematics; absent: shuttle 2 m/s at 1 m/s^2, lift 3 m/s at 3 m/s^2, 2 s per load or unload. */
+  crane: Type.Optional(Type.Object({ travel: AxisSchema, lift: AxisSchema, handlingTime: Type.Number({ minimum: 0 }) })),
+});
+
+/**
+ * A spur of a conveyor: a short belt between the main belt and one of its stops. A `divert`
+ * takes totes off the main belt at `at` towards the stop; a `merge` feeds totes from the stop
+ * onto the main belt at `at`, where it must wait for a free gap of `mergeGap` metres.
+ */
+export const ConveyorBranchSchema = Type.Object({
+  id: Id,
+  kind: Type.Union([Type.Literal('divert'), Type.Literal('merge')]),
+  /** The stop at the far end of the spur (an AS/RS port or an arm station). */
+  stop: Id,
+  /** Metres along the main belt where the spur leaves or joins it. */
+  at: Type.Number({ minimum: 0 }),
+  length: Type.Number({ exclusiveMinimum: 0 }),
+  /** m/s; absent: the main belt's speed. */
+  speed: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  /** Totes that can accumulate on the spur; absent: length / pitch. */
+  capacity: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Merge only: free belt length in metres a tote needs to enter the main belt; absent: the pitch. */
+  mergeGap: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
 });
 
 export const ConveyorSchema = Type.Object({
@@ -98,6 +137,10 @@ export const ConveyorSchema = Type.Object({
   length: Type.Number({ exclusiveMinimum: 0 }),
   speed: Type.Number({ exclusiveMinimum: 0 }),
   stops: Type.Array(Type.Object({ id: Id, at: Type.Number({ minimum: 0 }) }), { minItems: 2 }),
+  /** Belt length one tote occupies when totes accumulate (tote plus gap), metres; absent: 1. */
+  pitch: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  /** Spurs to and from stops (diverts and merges); absent: stops sit on the main belt itself. */
+  branches: Type.Optional(Type.Array(ConveyorBranchSchema)),
 });
 
 export const ArmSchema = Type.Object({
@@ -207,6 +250,7 @@ export type Station = Static<typeof StationSchema>;
 export type AmrSpec = Static<typeof AmrSchema>;
 export type AsrsSpec = Static<typeof AsrsSchema>;
 export type ConveyorSpec = Static<typeof ConveyorSchema>;
+export type ConveyorBranch = Static<typeof ConveyorBranchSchema>;
 export type ArmSpec = Static<typeof ArmSchema>;
 export type OrderFeedSpec = Static<typeof OrderFeedSchema>;
 export type NetworkSpec = Static<typeof NetworkSchema>;
