@@ -84,11 +84,13 @@ describe('SimulatedAmr in traffic', () => {
     a.send(baseOrder(spec1, 'o1', 0, row0.slice(0, 3), 2));
     clock.advance(10_000);
     expect(a.states().at(-1)).toMatchObject({ lastNodeId: 'n-00-00', driving: false });
+    expect(a.states().at(-1)?.errors).toMatchObject([{ errorType: 'nodeOccupied', errorLevel: 'WARNING', errorReferences: [{ referenceKey: 'nodeId', referenceValue: 'n-01-00' }] }]);
     expect(occupancy.conflicts).toBe(1);
     expect(occupancy.conflictLog[0]).toEqual({ vehicle: spec1.serialNumber, nodeId: 'n-01-00', occupiedBy: spec2.serialNumber });
     // b leaves north; once it has reached the next node, a goes on. Still one conflict.
     b.send(baseOrder(spec2, 'o2', 0, ['n-01-00', 'n-01-01'], 1));
     runUntil(clock, () => a.states().some((s) => s.lastNodeId === 'n-02-00' && !s.driving));
+    expect(a.states().at(-1)?.errors).toEqual([]);
     expect(occupancy.conflicts).toBe(1);
     expect(occupancy.occupantOf('n-02-00')).toBe(spec1.serialNumber);
     expect(occupancy.occupantOf('n-01-01')).toBe(spec2.serialNumber);

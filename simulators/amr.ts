@@ -21,6 +21,10 @@ import { batteryAfter, type BatteryMode } from './battery.js';
 import { realClock, type SimClock } from './clock.js';
 import { angleDelta, distance, heading, pointAlong, trapezoidAt, trapezoidTime, turnTime, type AxisLimits, type Point } from './kinematics.js';
 import { NodeOccupancy } from './node-occupancy.js';
+import { FaultState, type Fault, type FaultKind, type Faultable } from './faults.js';
+import type { InterruptibleLink } from './interruptible-link.js';
+import { interruptibleFactory, type LinkHolder } from './sim-link.js';
+import { UtilizationMeter, type HasUtilization, type Utilization, type UtilizationState } from './utilization.js';
 
 export type AmrSpec = SiteLayout['devices']['amrs'][number];
 
@@ -59,8 +63,10 @@ const ON_NODE = 0.05;
 const ALIGNED = 0.01;
 /** With this many released nodes or fewer still ahead and horizon waiting, ask for more base. */
 const NEAR_BASE_END = 1;
+/** Warning while it waits for a node another robot occupies. */
+const NODE_OCCUPIED = 'nodeOccupied';
 
-export class SimulatedAmr {
+export class SimulatedAmr implements Faultable, HasUtilization {
   readonly vehicle: VdaVehicle;
   readonly serialNumber: string;
   private readonly clock: SimClock;
@@ -92,6 +98,11 @@ export class SimulatedAmr {
   /** The node it was told to enter while another robot is on it (counted once per wait). */
   private blockedOn: string | undefined;
   private cancelWait: (() => void) | undefined;
+  private readonly meter: UtilizationMeter;
+  private readonly faults: FaultState;
+  private link: InterruptibleLink | undefined;
+  /** Broken down: stopped where it is until repaired. */
+  private broken = false;
 
   private constructor(vehicle: VdaVehicle, opts: SimulatedAmrOptions, clock: SimClock, physics: AmrPhysics) {
     this.vehicle = vehicle;
@@ -112,6 +123,9 @@ export class SimulatedAmr {
     else this.occupied.add(this.lastNode);
     this.battery = opts.initialBattery ?? 100;
     this.batteryAt = clock.now();
+    this.meter = new UtilizationMeter(clock);
+    this.faults = new FaultState(clock, ['breakdown', 'disconnect', 'slowdown']);
+    this.faults.onChange((kind, started) => this.applyFault(kind, started));
   }
 
   static async start(opts: SimulatedAmrOptions): Promise<SimulatedAmr> {
@@ -135,10 +149,18 @@ export class SimulatedAmr {
     };
     if (opts.link !== undefined) vehicleOpts.link = opts.link;
     if (opts.url !== undefined) vehicleOpts.url = opts.url;
+    // Through an interruptible link, so that the `disconnect` fault can take the robot off the broker.
+    const holder: LinkHolder = { link: undefined };
+    const factory = interruptibleFactory(opts, holder);
+    if (factory !== undefined) {
+      vehicleOpts.link = await factory(`${opts.interfaceName}-${opts.spec.manufacturer}-${opts.spec.serialNumber}`, VdaVehicle.lastWill(vehicleOpts));
+      delete vehicleOpts.url;
+    }
     if (opts.username !== undefined) vehicleOpts.username = opts.username;
     if (opts.password !== undefined) vehicleOpts.password = opts.password;
     const vehicle = await VdaVehicle.connect(vehicleOpts);
     const amr = new SimulatedAmr(vehicle, opts, clock, physics);
+    amr.link = holder.link;
     amr.wire();
     return amr;
   }
@@ -157,7 +179,40 @@ export class SimulatedAmr {
     this.publish();
   }
 
+  /** Where this robot's time went (busy, idle, charging, blocked, fault), for the run's KPIs. */
+  utilization(): Utilization {
+    this.mark();
+    return this.meter.snapshot();
+  }
+
+  /**
+   * Milliseconds spent blocked: told onto a node another robot occupies, or standing at the end
+   * of its released path while the rest of its order is still horizon (traffic control holds it).
+   */
+  get blockedMs(): number {
+    return this.utilization().blockedMs;
+  }
+
+  get faultKinds(): readonly FaultKind[] {
+    return this.link === undefined ? ['breakdown', 'slowdown'] : this.faults.kinds;
+  }
+
+  get activeFaults(): readonly FaultKind[] {
+    return this.faults.activeKinds;
+  }
+
+  /**
+   * A breakdown stops the robot where it is with a FATAL `breakdown` error (no order reference:
+   * the order is delayed, not failed) until repaired; a slowdown caps its speed and stretches
+   * turns and handling; a disconnect takes it off the broker (its last will fires) for a while.
+   */
+  injectFault(fault: Fault): void {
+    if (!this.faultKinds.includes(fault.kind)) return;
+    this.faults.inject(fault);
+  }
+
   async stop(graceful = true): Promise<void> {
+    this.faults.dispose();
     this.stopped = true;
     this.cancelTimer?.();
     this.cancelHeartbeat?.();
@@ -173,6 +228,7 @@ export class SimulatedAmr {
       if (isUpdate && stitch !== undefined && stitch.sequenceId <= this.vehicle.state.lastNodeSequenceId) this.queueActions(stitch);
       if (!isUpdate) {
         this.pendingActions = [];
+        if (this.blockedOn !== undefined) this.vehicle.clearErrors(NODE_OCCUPIED);
         this.blockedOn = undefined;
       }
       this.next();
@@ -184,7 +240,7 @@ export class SimulatedAmr {
 
   /** Decides what to do next whenever the robot is not busy. */
   private next(): void {
-    if (this.stopped || this.paused || this.activity.kind !== 'idle') return;
+    if (this.stopped || this.paused || this.broken || this.activity.kind !== 'idle') return;
     const action = this.pendingActions.shift();
     if (action !== undefined) return this.startAction(action);
     const head = this.vehicle.remainingNodes[0];
@@ -202,7 +258,7 @@ export class SimulatedAmr {
 
   private startTurn(to: number): void {
     const from = this.theta();
-    const duration = turnTime(from, to, this.physics.turnSecondsPerRevolution) * 1000;
+    const duration = (turnTime(from, to, this.physics.turnSecondsPerRevolution) * 1000) / this.faults.speedFactor;
     this.setActivity({ kind: 'turn', from, to, startedAt: this.clock.now(), duration });
     this.vehicle.setDriving(true);
     this.tick();
@@ -212,7 +268,7 @@ export class SimulatedAmr {
     const points: Point[] = [this.here()];
     const marks: { node: VdaNode; at: number }[] = [];
     let length = 0;
-    let maxSpeed = this.physics.maxSpeed;
+    let maxSpeed = this.physics.maxSpeed * this.faults.speedFactor;
     const edges = this.vehicle.remainingEdges;
     for (const node of this.vehicle.remainingNodes) {
       if (!node.released) break;
@@ -236,6 +292,7 @@ export class SimulatedAmr {
       if (node.actions.length > 0) break;
     }
     const limits = { maxSpeed, accel: this.physics.accel };
+    if (this.blockedOn !== undefined) this.vehicle.clearErrors(NODE_OCCUPIED);
     this.blockedOn = undefined;
     this.cancelWait?.();
     this.cancelWait = undefined;
@@ -268,7 +325,7 @@ export class SimulatedAmr {
     const now = this.clock.now();
     if (a.kind === 'turn') {
       const f = a.duration === 0 ? 1 : Math.min(1, (now - a.startedAt) / a.duration);
-      const omega = f < 1 ? (Math.sign(angleDelta(a.from, a.to)) * 2 * Math.PI) / this.physics.turnSecondsPerRevolution : 0;
+      const omega = f < 1 ? (Math.sign(angleDelta(a.from, a.to)) * 2 * Math.PI * this.faults.speedFactor) / this.physics.turnSecondsPerRevolution : 0;
       this.setPose({ ...this.here(), theta: normalize(a.from + angleDelta(a.from, a.to) * f) }, { vx: 0, vy: 0, omega });
       return f >= 1;
     }
@@ -321,6 +378,15 @@ export class SimulatedAmr {
     if (this.blockedOn !== nodeId) {
       this.blockedOn = nodeId;
       this.occupancy.recordConflict(this.serialNumber, nodeId);
+      // Reported as a real vehicle reports an obstacle it will not drive into: a warning that clears when it moves on.
+      this.vehicle.clearErrors(NODE_OCCUPIED);
+      this.vehicle.addError({
+        errorType: NODE_OCCUPIED,
+        errorLevel: 'WARNING',
+        errorDescription: `node ${nodeId} is occupied by ${this.occupancy.occupantOf(nodeId) ?? 'another vehicle'}; waiting`,
+        errorReferences: [{ referenceKey: 'nodeId', referenceValue: nodeId }],
+      });
+      this.publish();
     }
     this.cancelWait?.();
     this.cancelWait = this.occupancy.whenLeft(nodeId, () => {
@@ -363,7 +429,7 @@ export class SimulatedAmr {
     this.publish();
     this.setActivity({ kind: 'action', action, endsAt: Infinity });
     // INITIALIZING and RUNNING are separate events so the core sees each transition.
-    this.cancelTimer = this.clock.setTimer(() => this.runAction(action, this.physics.handlingSeconds * 1000), 0);
+    this.cancelTimer = this.clock.setTimer(() => this.runAction(action, this.handlingMs()), 0);
   }
 
   private runAction(action: VdaAction, ms: number): void {
@@ -413,24 +479,38 @@ export class SimulatedAmr {
   private pause(): void {
     if (this.paused) return;
     this.paused = true;
+    if (!this.broken) this.holdAction();
+    this.vehicle.setPaused(true);
+  }
+
+  /** Stops motion and the running action's timer, remembering how much of the action is left. */
+  private holdAction(): void {
     this.freeze();
     const a = this.activity;
     if (a.kind === 'action' && a.endsAt !== Infinity) {
       this.pausedActionLeft = Math.max(0, a.endsAt - this.clock.now());
       this.vehicle.setActionStatus(a.action.actionId, 'PAUSED');
     }
-    this.vehicle.setPaused(true);
   }
 
   private resume(): void {
     if (!this.paused) return;
     this.paused = false;
     this.vehicle.setPaused(false);
+    if (this.broken) {
+      this.publish();
+      return;
+    }
+    this.continueAction();
+  }
+
+  /** After a pause or a repair: finish the interrupted action, or re-plan the path from here. */
+  private continueAction(): void {
     const a = this.activity;
     if (a.kind === 'action') {
       const left = this.pausedActionLeft;
       this.pausedActionLeft = undefined;
-      if (left === undefined) this.runAction(a.action, this.physics.handlingSeconds * 1000);
+      if (left === undefined) this.runAction(a.action, this.handlingMs());
       else this.runAction(a.action, left);
       return;
     }
@@ -440,12 +520,14 @@ export class SimulatedAmr {
 
   private cancelOrder(): void {
     this.freeze();
+    if (this.blockedOn !== undefined) this.vehicle.clearErrors(NODE_OCCUPIED);
     this.blockedOn = undefined;
     this.cancelWait?.();
     this.cancelWait = undefined;
     this.activity = { kind: 'idle' };
     this.pendingActions = [];
     this.pausedActionLeft = undefined;
+    this.mark();
     this.fireAndForget(this.vehicle.finishCancel().then(() => this.next()));
   }
 
@@ -526,6 +608,54 @@ export class SimulatedAmr {
     this.cancelTimer?.();
     this.cancelTimer = undefined;
     this.activity = a;
+    this.mark();
+  }
+
+  private handlingMs(): number {
+    return (this.physics.handlingSeconds * 1000) / this.faults.speedFactor;
+  }
+
+  /** Books the time so far and notes what the robot is doing now. */
+  private mark(): void {
+    this.meter.set(this.utilizationState());
+  }
+
+  private utilizationState(): UtilizationState {
+    if (this.broken) return 'fault';
+    if (this.charging) return 'charging';
+    const a = this.activity.kind;
+    if (!this.paused && (a === 'drive' || a === 'turn' || a === 'action')) return 'busy';
+    if (this.blockedOn !== undefined) return 'blocked';
+    const rest = this.vehicle.remainingNodes;
+    // Paused mid-order, or at the end of its base with horizon ahead: held by the master control.
+    if (rest.length > 0 || this.pendingActions.length > 0 || (this.paused && this.vehicle.orderActive)) return 'blocked';
+    return 'idle';
+  }
+
+  private applyFault(kind: FaultKind, started: boolean): void {
+    if (this.stopped) return;
+    if (kind === 'disconnect') {
+      if (started) this.link?.interrupt();
+      else this.link?.restore();
+      return;
+    }
+    if (kind === 'slowdown') return;
+    // A breakdown.
+    if (started) {
+      this.broken = true;
+      if (!this.paused) this.holdAction();
+      this.vehicle.addError({ errorType: 'breakdown', errorLevel: 'FATAL', errorDescription: 'drive fault: stopped, waiting for repair', errorReferences: [] });
+      this.mark();
+      this.publish();
+      return;
+    }
+    this.broken = false;
+    this.vehicle.clearErrors('breakdown');
+    if (this.paused) {
+      this.publish();
+      return;
+    }
+    this.continueAction();
   }
 
   private positionOf(node: VdaNode): Point | undefined {
@@ -546,6 +676,7 @@ export class SimulatedAmr {
   }
 
   private publish(): void {
+    this.mark();
     if (!this.stopped) this.fireAndForget(this.vehicle.publishState());
   }
 

@@ -1,13 +1,26 @@
 /**
  * A simulated robot-arm pick station. `pick` {sku, quantity, sourceLoadId, targetLoadId} moves
- * `quantity` pieces from the source tote to the target tote at `pickTime` seconds per piece;
- * one pick at a time. FINISHED carries `picked=<n>` so the core can book exactly what moved.
+ * `quantity` pieces from the source tote to the target tote, one pick at a time. FINISHED
+ * carries `picked=<n>` so the core can book exactly what moved.
+ *
+ * With a random stream (`behaviour.rng`) the station behaves like a real one: each grasp takes a
+ * lognormal time around the layout's `pickTime`, a grasp fails now and then (the arm tries
+ * again, `regraspSeconds` later; after `maxGraspAttempts` the pick FAILS), and a small share of
+ * picks take the wrong item, which the station's verification (scale or vision) catches after
+ * the move: the action FAILS `mispick: ...` and nothing reached the order tote. Without a
+ * stream every unit takes exactly `pickTime` and nothing fails unless a test injects it.
  */
 import type { WcsDevice } from '../devices/index.js';
 import type { WcsAction } from '../protocols/index.js';
 import type { SiteLayout } from '../src/index.js';
-import { connectWcsDevice, type WcsSimOptions } from './wcs-connect.js';
+import { lognormal } from './distributions.js';
+import type { Fault, FaultKind, Faultable } from './faults.js';
+import type { InterruptibleLink } from './interruptible-link.js';
+import type { Rng } from './random.js';
+import type { HasUtilization, Utilization } from './utilization.js';
+import type { WcsSimOptions } from './wcs-connect.js';
 import { every, PAUSE_ACTIONS, param, WcsActionRunner, type ActionPlan } from './wcs-runner.js';
+import { connectInterruptible, WcsSimFaults } from './wcs-sim-faults.js';
 
 export type ArmSpec = SiteLayout['devices']['arms'][number];
 
@@ -16,38 +29,111 @@ export const ARM_ACTIONS = [
   ...PAUSE_ACTIONS,
 ];
 
-export class SimulatedArm {
+export interface ArmBehaviour {
+  /** The station's own random stream; without it the station is deterministic. */
+  rng?: Rng;
+  /** Coefficient of variation of one grasp-and-place (0.25 by default). */
+  pickTimeCv?: number;
+  /** Probability that one grasp fails and is retried (0.02 by default). */
+  graspFailureRate?: number;
+  /** Seconds lost re-approaching after a failed grasp (1.5 by default). */
+  regraspSeconds?: number;
+  /** Grasp attempts per unit before the pick fails (3 by default). */
+  maxGraspAttempts?: number;
+  /** Probability that a pick takes the wrong item (0.003 by default, DESIGN.md §5). */
+  mispickRate?: number;
+}
+
+const DEFAULTS = { pickTimeCv: 0.25, graspFailureRate: 0.02, regraspSeconds: 1.5, maxGraspAttempts: 3, mispickRate: 0.003 };
+
+/** Seconds one pick of `units` takes with the given stream, or the unit at which grasping gave up. */
+export function armPickTime(
+  units: number,
+  meanSeconds: number,
+  b: Required<Omit<ArmBehaviour, 'rng'>>,
+  rng: Rng | undefined,
+): { seconds: number; graspFailures: number; gaveUp: boolean } {
+  if (rng === undefined) return { seconds: Math.max(1, units) * meanSeconds, graspFailures: 0, gaveUp: false };
+  let seconds = 0;
+  let graspFailures = 0;
+  for (let u = 0; u < Math.max(1, units); u++) {
+    let ok = false;
+    for (let attempt = 1; attempt <= b.maxGraspAttempts && !ok; attempt++) {
+      seconds += lognormal(rng, meanSeconds, b.pickTimeCv);
+      if (rng.next() >= b.graspFailureRate) ok = true;
+      else {
+        graspFailures++;
+        seconds += b.regraspSeconds;
+      }
+    }
+    if (!ok) return { seconds, graspFailures, gaveUp: true };
+  }
+  return { seconds, graspFailures, gaveUp: false };
+}
+
+export class SimulatedArm implements Faultable, HasUtilization {
   readonly runner: WcsActionRunner;
+  readonly faults: WcsSimFaults;
   unitsPicked = 0;
+  /** Grasps that slipped and were retried. */
+  graspFailures = 0;
+  /** Picks verification caught with the wrong item. */
+  mispicksCaught = 0;
   /** Units the next picks will find missing in their source totes (a fault to inject). */
   private missingQueue: number[] = [];
   /** Picks that will grab the wrong item (caught by verification), a fault to inject. */
   private mispicks = 0;
+  private readonly behaviour: Required<Omit<ArmBehaviour, 'rng'>>;
+  private readonly rng: Rng | undefined;
   private readonly stopTelemetry: () => void;
 
   private constructor(
     readonly device: WcsDevice,
     private readonly spec: ArmSpec,
     sim: WcsSimOptions,
+    link: InterruptibleLink | undefined,
+    behaviour: ArmBehaviour,
   ) {
+    this.rng = behaviour.rng;
+    this.behaviour = { ...DEFAULTS, ...stripUndefined(behaviour) };
     this.runner = new WcsActionRunner(device, sim.clock, 'serial', (_jobId, action) => this.plan(action));
+    const faultOpts: ConstructorParameters<typeof WcsSimFaults>[0] = { device, runner: this.runner, clock: sim.clock, kinds: ['breakdown', 'disconnect', 'slowdown'], telemetry: () => this.telemetry() };
+    if (link !== undefined) faultOpts.link = link;
+    this.faults = new WcsSimFaults(faultOpts);
     this.stopTelemetry = every(sim.clock, sim.telemetryMs ?? 1000, () => this.telemetry());
   }
 
-  static async start(spec: ArmSpec, sim: WcsSimOptions): Promise<SimulatedArm> {
-    const device = await connectWcsDevice(sim, {
+  static async start(spec: ArmSpec, sim: WcsSimOptions, behaviour: ArmBehaviour = {}): Promise<SimulatedArm> {
+    const { device, link } = await connectInterruptible(sim, {
       deviceClass: 'arm',
       deviceId: spec.id,
       model: 'sim-arm-1',
       supportedActions: ARM_ACTIONS,
       capacities: { pickTime: spec.pickTime },
     });
-    return new SimulatedArm(device, spec, sim);
+    return new SimulatedArm(device, spec, sim, link, behaviour);
+  }
+
+  get faultKinds(): readonly FaultKind[] {
+    return this.faults.faultKinds;
+  }
+
+  get activeFaults(): readonly FaultKind[] {
+    return this.faults.activeFaults;
+  }
+
+  injectFault(fault: Fault): void {
+    this.faults.injectFault(fault);
+  }
+
+  utilization(): Utilization {
+    return this.faults.utilization();
   }
 
   async stop(graceful = true): Promise<void> {
     this.stopTelemetry();
     this.runner.stop();
+    this.faults.dispose();
     await this.device.close(graceful);
   }
 
@@ -68,15 +154,22 @@ export class SimulatedArm {
     if (action.actionType !== 'pick') return { failed: `unsupported action type ${action.actionType}` };
     const quantity = Number(param(action, 'quantity'));
     if (!Number.isInteger(quantity) || quantity < 1) return { failed: `quantity must be a positive integer, got ${param(action, 'quantity') ?? '(missing)'}` };
-    if (param(action, 'sku') === undefined) return { failed: 'sku missing' };
-    if (this.mispicks > 0) {
-      this.mispicks -= 1;
-      // Verification (scale or vision) saw the wrong item; it went back, nothing reached the order tote.
-      return { failed: `mispick: wrong item for ${param(action, 'sku') ?? '?'} caught by verification` };
+    const sku = param(action, 'sku');
+    if (sku === undefined) return { failed: 'sku missing' };
+    const injected = this.mispicks > 0;
+    if (injected) this.mispicks -= 1;
+    if (injected || (this.rng !== undefined && this.rng.next() < this.behaviour.mispickRate)) {
+      // The arm moved one item; verification saw it was the wrong one and it went back.
+      const t = armPickTime(1, this.spec.pickTime, this.behaviour, this.rng);
+      this.mispicksCaught++;
+      return { durationMs: t.seconds * 1000, failure: `mispick: wrong item for ${sku} caught by verification` };
     }
     const moved = Math.max(0, quantity - (this.missingQueue.shift() ?? 0));
+    const t = armPickTime(moved, this.spec.pickTime, this.behaviour, this.rng);
+    this.graspFailures += t.graspFailures;
+    if (t.gaveUp) return { durationMs: t.seconds * 1000, failure: `grasp failed ${this.behaviour.maxGraspAttempts} times on ${sku}` };
     return {
-      durationMs: Math.max(1, moved) * this.spec.pickTime * 1000,
+      durationMs: t.seconds * 1000,
       result: `picked=${moved}`,
       onDone: () => {
         this.unitsPicked += moved;
@@ -93,10 +186,14 @@ export class SimulatedArm {
     });
     this.device
       .publishTelemetry({
-        deviceState: r.isPaused ? 'PAUSED' : current !== undefined ? 'BUSY' : 'IDLE',
-        metrics: { queueLength: r.queueLength, completed: r.completed, failed: r.failed, unitsPicked: this.unitsPicked },
+        deviceState: r.isHalted ? 'FAULT' : r.isPaused ? 'PAUSED' : current !== undefined ? 'BUSY' : 'IDLE',
+        metrics: { queueLength: r.queueLength, completed: r.completed, failed: r.failed, unitsPicked: this.unitsPicked, graspFailures: this.graspFailures, mispicksCaught: this.mispicksCaught, speedFactor: r.speedFactor },
         loads,
       })
       .catch(() => undefined);
   }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([k, v]) => v !== undefined && k !== 'rng')) as Partial<T>;
 }

@@ -1,60 +1,126 @@
 /**
- * A simulated conveyor (loop or line). `transport` {loadId, from, to} carries a tote at belt
- * speed along the belt from one stop to another; many totes ride at once. Accumulation and
- * merge gaps are not modelled yet: totes do not block each other.
+ * A simulated conveyor (loop or line, with optional divert and merge spurs). `transport`
+ * {loadId, from, to} carries a tote from one stop to another through the belt model in
+ * ./belt.ts: belt speed, accumulation at tote pitch, merge gaps and divert decisions, so totes
+ * do block each other and a busy belt shows it. FINISHED when the tote has reached its stop
+ * (for an AS/RS port: is in the port's inbound queue).
+ *
+ * Faults: `jam()` / `clearJam()` (or a seeded `jam` fault) stop the whole belt and report
+ * deviceState FAULT; a breakdown does the same; a slowdown runs the belt slower.
  */
 import type { WcsDevice } from '../devices/index.js';
 import type { WcsAction } from '../protocols/index.js';
 import type { SiteLayout } from '../src/index.js';
-import { beltDistance } from './kinematics.js';
-import { connectWcsDevice, type WcsSimOptions } from './wcs-connect.js';
+import { Belt, type Tote } from './belt.js';
+import type { SimClock } from './clock.js';
+import type { Fault, FaultKind, Faultable } from './faults.js';
+import type { InterruptibleLink } from './interruptible-link.js';
+import type { PortBuffers } from './port-buffers.js';
+import type { HasUtilization, Utilization, UtilizationState } from './utilization.js';
+import type { WcsSimOptions } from './wcs-connect.js';
 import { every, PAUSE_ACTIONS, param, WcsActionRunner, type ActionPlan } from './wcs-runner.js';
+import { connectInterruptible, WcsSimFaults } from './wcs-sim-faults.js';
 
 export type ConveyorSpec = SiteLayout['devices']['conveyors'][number];
 
 export const CONVEYOR_ACTIONS = [{ actionType: 'transport', parameterKeys: ['loadId', 'from', 'to'], description: 'carry a tote from one stop to another' }, ...PAUSE_ACTIONS];
 
-export class SimulatedConveyor {
+export interface ConveyorOptions {
+  /** The site's AS/RS port queues: totes leaving a port free it, totes for a port wait for room. */
+  ports?: PortBuffers;
+}
+
+interface Carried {
+  tote: Tote;
+  finish: (result?: string) => void;
+  /** Taken off its origin (an AS/RS port's outbound queue is freed). */
+  left: boolean;
+}
+
+export class SimulatedConveyor implements Faultable, HasUtilization {
   readonly runner: WcsActionRunner;
-  private readonly stops: Map<string, number>;
+  readonly faults: WcsSimFaults;
+  readonly belt: Belt;
+  private readonly clock: SimClock;
+  private readonly ports: PortBuffers | undefined;
+  private readonly carried = new Map<Tote, Carried>();
   private readonly stopTelemetry: () => void;
+  /** Belt time at `baseAt`, and how fast it runs now (0 when stopped). */
+  private baseBt = 0;
+  private baseAt: number;
+  private rate = 1;
+  private cancelWake: (() => void) | undefined;
+  private readonly portWaits = new Map<string, () => void>();
 
   private constructor(
     readonly device: WcsDevice,
     private readonly spec: ConveyorSpec,
     sim: WcsSimOptions,
+    link: InterruptibleLink | undefined,
+    opts: ConveyorOptions,
   ) {
-    this.stops = new Map(spec.stops.map((s) => [s.id, s.at]));
+    this.clock = sim.clock;
+    this.ports = opts.ports;
+    this.baseAt = sim.clock.now();
+    this.belt = new Belt(spec);
     this.runner = new WcsActionRunner(device, sim.clock, 'parallel', (_jobId, action) => this.plan(action));
+    const faultOpts: ConstructorParameters<typeof WcsSimFaults>[0] = {
+      device,
+      runner: this.runner,
+      clock: sim.clock,
+      kinds: ['breakdown', 'jam', 'disconnect', 'slowdown'],
+      telemetry: () => this.telemetry(),
+      stateOf: () => this.judge(),
+    };
+    if (link !== undefined) faultOpts.link = link;
+    this.faults = new WcsSimFaults(faultOpts);
+    this.runner.onChange(() => this.setRate(this.runner.isFrozen ? 0 : this.runner.speedFactor));
     this.stopTelemetry = every(sim.clock, sim.telemetryMs ?? 1000, () => this.telemetry());
   }
 
-  static async start(spec: ConveyorSpec, sim: WcsSimOptions): Promise<SimulatedConveyor> {
-    const device = await connectWcsDevice(sim, {
+  static async start(spec: ConveyorSpec, sim: WcsSimOptions, opts: ConveyorOptions = {}): Promise<SimulatedConveyor> {
+    const { device, link } = await connectInterruptible(sim, {
       deviceClass: 'conveyor',
       deviceId: spec.id,
       model: `sim-${spec.kind}-conveyor`,
       supportedActions: CONVEYOR_ACTIONS,
-      capacities: { length: spec.length, speed: spec.speed, stops: spec.stops.length },
+      capacities: { length: spec.length, speed: spec.speed, stops: spec.stops.length, pitch: spec.pitch ?? 1 },
     });
-    return new SimulatedConveyor(device, spec, sim);
+    return new SimulatedConveyor(device, spec, sim, link, opts);
+  }
+
+  get faultKinds(): readonly FaultKind[] {
+    return this.faults.faultKinds;
+  }
+
+  get activeFaults(): readonly FaultKind[] {
+    return this.faults.activeFaults;
+  }
+
+  injectFault(fault: Fault): void {
+    this.faults.injectFault(fault);
+  }
+
+  utilization(): Utilization {
+    return this.faults.utilization();
   }
 
   async stop(graceful = true): Promise<void> {
     this.stopTelemetry();
+    this.cancelWake?.();
+    for (const cancel of this.portWaits.values()) cancel();
     this.runner.stop();
+    this.faults.dispose();
     await this.device.close(graceful);
   }
 
   /** A fault to inject: a tote jams the belt; everything on it stops until `clearJam()`. */
   jam(): void {
-    this.runner.halt();
-    this.telemetry();
+    this.faults.injectFault({ kind: 'jam', durationMs: Infinity });
   }
 
   clearJam(): void {
-    this.runner.restart();
-    this.telemetry();
+    this.faults.endFault('jam');
   }
 
   private plan(action: WcsAction): ActionPlan | { failed: string } {
@@ -62,31 +128,107 @@ export class SimulatedConveyor {
     const loadId = param(action, 'loadId');
     const from = param(action, 'from');
     const to = param(action, 'to');
-    const fromAt = this.stops.get(from ?? '');
-    const toAt = this.stops.get(to ?? '');
     if (loadId === undefined) return { failed: 'loadId missing' };
-    if (fromAt === undefined) return { failed: `unknown stop ${from ?? '(missing from)'}` };
-    if (toAt === undefined) return { failed: `unknown stop ${to ?? '(missing to)'}` };
-    if (from === to) return { failed: 'from and to are the same stop' };
-    if (this.spec.kind === 'line' && toAt < fromAt) return { failed: `a line conveyor cannot carry from ${from ?? ''} back to ${to ?? ''}` };
-    const metres = beltDistance(fromAt, toAt, this.spec.length, this.spec.kind);
-    return { durationMs: (metres / this.spec.speed) * 1000, result: `load=${loadId} at=${to ?? ''}` };
+    if (from === undefined) return { failed: 'unknown stop (missing from)' };
+    if (to === undefined) return { failed: 'unknown stop (missing to)' };
+    const problem = this.belt.problem(from, to);
+    if (problem !== undefined) return { failed: problem };
+    return {
+      drive: (finish) => {
+        const tote = this.belt.add(loadId, from, to);
+        this.carried.set(tote, { tote, finish, left: false });
+        this.wake();
+        return () => {
+          this.carried.delete(tote);
+          this.belt.remove(tote);
+          this.wake();
+        };
+      },
+    };
+  }
+
+  /** Belt time now. */
+  private bt(): number {
+    return this.baseBt + ((this.clock.now() - this.baseAt) / 1000) * this.rate;
+  }
+
+  private setRate(rate: number): void {
+    if (rate === this.rate) return this.faults.mark();
+    this.baseBt = this.bt();
+    this.baseAt = this.clock.now();
+    this.rate = rate;
+    this.wake();
+  }
+
+  /** Moves what can move now and sets a timer for the next thing that may become possible. */
+  private wake(): void {
+    this.cancelWake?.();
+    this.cancelWake = undefined;
+    if (this.rate > 0) {
+      const bt = this.bt();
+      const delivered = this.belt.step(bt, (tote) => this.deliver(tote));
+      for (const c of this.carried.values()) {
+        if (c.left || c.tote.queued) continue;
+        c.left = true;
+        if (this.ports !== undefined && this.isPort(c.tote.from)) this.ports.take(c.tote.from, 'outbound', c.tote.loadId);
+      }
+      for (const tote of delivered) {
+        const c = this.carried.get(tote);
+        this.carried.delete(tote);
+        c?.finish(`load=${tote.loadId} at=${tote.to}`);
+      }
+      const next = this.belt.nextEvent(bt);
+      if (next !== undefined) this.cancelWake = this.clock.setTimer(() => this.wake(), ((next - bt) / this.rate) * 1000);
+    }
+    this.faults.mark();
+  }
+
+  /** Hands a tote to its stop; an AS/RS port takes it only with room in its inbound queue. */
+  private deliver(tote: Tote): boolean {
+    if (this.ports === undefined || !this.isPort(tote.to)) return true;
+    if (this.ports.put(tote.to, 'inbound', tote.loadId)) return true;
+    if (!this.portWaits.has(tote.to)) {
+      this.portWaits.set(
+        tote.to,
+        this.ports.whenRoom(tote.to, 'inbound', () => {
+          this.portWaits.delete(tote.to);
+          this.clock.setTimer(() => this.wake(), 0);
+        }),
+      );
+    }
+    return false;
+  }
+
+  private isPort(stop: string): boolean {
+    return this.ports?.isPort(stop) ?? false;
+  }
+
+  private judge(): UtilizationState {
+    if (this.carried.size === 0) return 'idle';
+    if (this.rate === 0) return 'blocked';
+    const bt = this.bt();
+    for (const { tote } of this.carried.values()) if (this.belt.isMoving(tote, bt)) return 'busy';
+    return 'blocked';
   }
 
   private telemetry(): void {
     const r = this.runner;
-    const moving = r.inProgress.map(({ action, progress }) => {
-      const fromAt = this.stops.get(param(action, 'from') ?? '') ?? 0;
-      const toAt = this.stops.get(param(action, 'to') ?? '') ?? 0;
-      const along = fromAt + beltDistance(fromAt, toAt, this.spec.length, this.spec.kind) * progress;
-      return { loadId: param(action, 'loadId') ?? '', locationId: this.spec.id, position: this.spec.kind === 'loop' ? along % this.spec.length : along };
-    });
+    const bt = this.bt();
+    const loads = [...this.carried.values()].map(({ tote }) => ({ loadId: tote.loadId, locationId: this.spec.id, position: this.belt.positionOf(tote, bt) }));
     this.device
       .publishTelemetry({
         // A jam is a fault of the belt, reported as such even while paused by command.
-        deviceState: r.isHalted ? 'FAULT' : r.isPaused ? 'PAUSED' : moving.length > 0 ? 'BUSY' : 'IDLE',
-        metrics: { loadsOnBelt: moving.length, completed: r.completed, failed: r.failed, jammed: r.isHalted ? 1 : 0 },
-        loads: moving,
+        deviceState: r.isHalted ? 'FAULT' : r.isPaused ? 'PAUSED' : loads.length > 0 ? 'BUSY' : 'IDLE',
+        metrics: {
+          loadsOnBelt: this.belt.totesOnBelt,
+          waitingToEnter: this.belt.queuedCount,
+          completed: r.completed,
+          failed: r.failed,
+          jammed: this.faults.state.has('jam') ? 1 : 0,
+          recirculations: this.belt.recirculations,
+          speedFactor: r.speedFactor,
+        },
+        loads,
       })
       .catch(() => undefined);
   }
