@@ -12,6 +12,7 @@ import type {
   FastifyPluginCallbackTypebox,
   TypeBoxTypeProvider,
 } from '@fastify/type-provider-typebox';
+import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, {
   LogController,
@@ -33,7 +34,7 @@ import type { Metrics } from '../metrics.js';
 import type { Notifier } from '../ports.js';
 import type { TokenTable } from '../tokens.js';
 import { API_PREFIX, installAuth, isApiRequest } from './auth.js';
-import { installErrorHandling, sendError } from './error-handler.js';
+import { frameworkErrors, installErrorHandling, sendError } from './error-handler.js';
 import { healthRoutes, type Readiness } from './health.js';
 import { dashboardRoutes } from './static.js';
 import { streamRoutes } from './stream.js';
@@ -89,12 +90,15 @@ export function buildApp(opts: BuildAppOptions): PickwireApp {
   const log = opts.logger.child({ component: 'http' });
   const isAcceptingWork = opts.isAcceptingWork ?? (() => true);
   const app = Fastify({
+    // HTTPS when a certificate is configured (DESIGN §7); the dashboard, API and /metrics alike.
+    ...(opts.config.tls ? { https: { cert: readFileSync(opts.config.tls.certFile), key: readFileSync(opts.config.tls.keyFile) } } : {}),
     loggerInstance: log,
     bodyLimit: BODY_LIMIT,
     requestIdHeader: 'x-request-id',
     // Per-request lines are at debug below; at info they would drown the control path's logs.
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
+    frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as PickwireApp;
 
   app.setValidatorCompiler(validatorCompiler);
@@ -119,6 +123,8 @@ export function buildApp(opts: BuildAppOptions): PickwireApp {
     opts.metrics.httpRequestDuration.observe({ route, method: request.method }, reply.elapsedTime / 1000);
     request.log.debug({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
   });
+
+  installRateLimit(app, opts.config.httpRateLimitPerSecond);
 
   void app.register(fastifySwagger, {
     openapi: {
@@ -149,4 +155,25 @@ export function buildApp(opts: BuildAppOptions): PickwireApp {
   void app.register(dashboardRoutes, opts.dashboardDir ? { root: opts.dashboardDir } : {});
 
   return app;
+}
+
+/**
+ * Per-token rate limit under /api/v1 (DESIGN §7): keyed by the authenticated principal, not the
+ * address, so one runaway integration cannot starve the others behind the same proxy or NAT.
+ * Route-level onRequest hooks run after the root's auth hook, so the principal is known here;
+ * a request without one (the signed Shopify webhook) is keyed by its address. Health, metrics,
+ * docs and the dashboard files are not limited: a scraper or a reload storm must not lock an
+ * operator out of the API.
+ */
+function installRateLimit(app: PickwireApp, perSecond: number): void {
+  if (perSecond <= 0) return;
+  void app.register(fastifyRateLimit, {
+    max: perSecond,
+    timeWindow: 1000,
+    allowList: (request) => !isApiRequest(request),
+    // Never the token itself: this key is stored and passed to hooks that may log it.
+    keyGenerator: (request) => (request.principal ? `principal:${request.principal.role}:${request.principal.name}` : `address:${request.ip}`),
+    errorResponseBuilder: (_request, ctx) =>
+      new PickwireError('PW_ERR_RATE_LIMITED', `more than ${ctx.max} requests per second for this token; retry in ${ctx.after}`),
+  });
 }

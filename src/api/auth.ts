@@ -71,9 +71,13 @@ function presentedToken(request: FastifyRequest): string | undefined {
 }
 
 export function requiredRoles(request: FastifyRequest): readonly Role[] {
-  const declared = request.routeOptions.config.roles;
+  return rolesFor(request.method, request.routeOptions.config.roles);
+}
+
+/** The roles a route admits: its declaration, else any role for reads and admin only for writes. */
+export function rolesFor(method: string, declared: readonly Role[] | undefined): readonly Role[] {
   if (declared) return declared;
-  return request.method === 'GET' || request.method === 'HEAD' ? ANY_ROLE : ADMIN_ONLY;
+  return method === 'GET' || method === 'HEAD' ? ANY_ROLE : ADMIN_ONLY;
 }
 
 export function installAuth(app: FastifyInstance, opts: AuthOptions): void {

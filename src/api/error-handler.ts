@@ -56,6 +56,13 @@ function toPickwireError(err: FastifyError & { validation?: SchemaIssue[]; valid
     const summary = details.map((d) => `${d.path} ${d.problem}`).join('; ');
     return new PickwireError('PW_ERR_VALIDATION', `invalid ${part}: ${summary}`, { details });
   }
+  // A validator that runs out of stack was handed a value nested thousands of levels deep
+  // (JSON.parse copes, TypeBox's recursive walk does not): the client's fault, not ours.
+  // Fastify marks what the validator threw with the request part it was checking.
+  if (err instanceof RangeError && err.validationContext !== undefined) {
+    const part = PART_NAMES[err.validationContext] ?? 'request';
+    return new PickwireError('PW_ERR_VALIDATION', `invalid ${part}: nested too deeply to validate`, { details: [{ path: '/', problem: 'is nested too deeply' }] });
+  }
   const byFastifyCode: Record<string, [ErrorCode, string]> = {
     FST_ERR_CTP_INVALID_JSON_BODY: ['PW_ERR_MALFORMED_JSON', 'the request body is not valid JSON'],
     FST_ERR_CTP_EMPTY_JSON_BODY: ['PW_ERR_MALFORMED_JSON', 'the request body is empty but Content-Type is application/json'],
@@ -89,6 +96,16 @@ export function errorHandler(error: unknown, request: FastifyRequest, reply: Fas
   if (mapped) return sendError(reply, mapped);
   request.log.error({ err: error }, 'unhandled error');
   return sendError(reply, new PickwireError('PW_ERR_INTERNAL', 'an unexpected internal error; see the server log'));
+}
+
+/**
+ * Errors fastify's router raises before any route or hook runs (a path parameter over
+ * maxParamLength, a malformed percent-encoding): without this they leave in fastify's own shape,
+ * without a PW_ERR code. Pass as the `frameworkErrors` option of the Fastify constructor.
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is longer than any id this API hands out' : 'the URL is malformed (bad percent-encoding)';
+  void sendError(reply, new PickwireError('PW_ERR_BAD_REQUEST', message));
 }
 
 /** Installs the error and 404 handlers on the root, so every plugin inherits them. */

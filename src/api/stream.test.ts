@@ -87,7 +87,7 @@ describe('WebSocket /api/v1/stream', () => {
 
   it('accepts the token as a query parameter (browsers cannot set headers)', async () => {
     const { url } = await listening();
-    const c = connect(`${url}?token=channel-token`);
+    const c = connect(`${url}?token=viewer-token`);
     expect((await c.next()).type).toBe('snapshot');
   });
 

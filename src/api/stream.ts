@@ -51,7 +51,7 @@ export interface StreamOptions {
   heartbeatMs?: number;
 }
 
-const ANY_ROLE: readonly Role[] = ['channel', 'viewer'];
+const FLOOR_READERS: readonly Role[] = ['viewer', 'operator'];
 const OPEN = 1;
 
 /** Per-connection delta queue with coalescing and an overflow flag. */
@@ -102,7 +102,8 @@ export const streamRoutes: FastifyPluginCallback<StreamOptions> = (app, opts, do
     '/stream',
     {
       websocket: true,
-      config: { roles: ANY_ROLE },
+      // The floor's live view (devices, lines by state): for viewers and operators, like GET /devices; not for sales channels.
+      config: { roles: FLOOR_READERS },
       schema: {
         tags: ['overview'],
         summary: 'Live stream (WebSocket): a snapshot, then delta frames at up to 10 Hz. Token as Bearer header or ?token=',

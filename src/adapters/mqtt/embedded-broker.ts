@@ -1,7 +1,11 @@
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { Aedes } from 'aedes';
+import { createServer as createTlsServer } from 'node:tls';
+import { Aedes, type AedesOptions, type Client } from 'aedes';
 import type { Logger } from 'pino';
+import type { MqttAcl, MqttIdentity } from '../../domain/mqtt-acl.js';
+import type { RateLimitedLog } from '../../logger.js';
+import type { MqttCredentials } from './mqtt-credentials.js';
 
 export interface EmbeddedBroker {
   readonly port: number;
@@ -9,13 +13,49 @@ export interface EmbeddedBroker {
   close(): Promise<void>;
 }
 
+/** Why the broker turned a client away; the `reason` label of `pickwire_mqtt_refused_total`. */
+export type MqttRefusal = 'bad-credentials' | 'publish-denied' | 'subscribe-denied';
+
+export interface BrokerSecurity {
+  credentials: MqttCredentials;
+  acl: MqttAcl;
+  onRefused: (reason: MqttRefusal) => void;
+  /** Rate-limited: a misconfigured device retries every second. */
+  log: RateLimitedLog;
+  /**
+   * Development only (`npm start` without a users file): a client without a username is let in
+   * as a read-only observer, so MQTT Explorer and tests can watch the demo. Never for devices:
+   * an observer publishes nothing.
+   */
+  anonymousObservers?: boolean;
+}
+
+export interface EmbeddedBrokerOptions {
+  host: string;
+  port: number;
+  logger: Logger;
+  /** Authentication and ACLs; undefined leaves the broker open (a loud warning is the caller's job). */
+  security?: BrokerSecurity;
+  /** PEM certificate chain and key: the broker then speaks MQTT over TLS only (`mqtts://`). */
+  tls?: { cert: Buffer; key: Buffer };
+}
+
+const CONNACK_BAD_CREDENTIALS = 4;
+
 /**
  * The embedded aedes broker of `npm start`: core, simulators and real devices connect to it as
  * to any broker. TCP_NODELAY on every accepted socket keeps a QoS 1 round trip at ~0.2 ms.
+ *
+ * With `security`, every client proves a username and password and each publish and subscribe
+ * passes the ACL of src/domain/mqtt-acl.ts. A refused publish closes the client's connection
+ * (MQTT 3.1.1 has no negative PUBACK, and aedes cannot drop silently), so the message never
+ * reaches a subscriber; a refused subscription is answered with the 0x80 failure code.
  */
-export async function startEmbeddedBroker(opts: { host: string; port: number; logger: Logger }): Promise<EmbeddedBroker> {
-  const broker = await Aedes.createBroker();
-  const server: Server = createServer({ noDelay: true }, broker.handle);
+export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
+  const broker = await Aedes.createBroker(opts.security ? securityHooks(opts.security) : {});
+  const server: Server = opts.tls
+    ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, noDelay: true }, broker.handle)
+    : createServer({ noDelay: true }, broker.handle);
   broker.on('clientError', (client, err) => opts.logger.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -26,13 +66,58 @@ export async function startEmbeddedBroker(opts: { host: string; port: number; lo
   });
   const port = (server.address() as AddressInfo).port;
   const connectHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
-  opts.logger.info({ port, host: opts.host }, 'embedded MQTT broker listening');
+  opts.logger.info({ port, host: opts.host, tls: opts.tls !== undefined, auth: opts.security !== undefined }, 'embedded MQTT broker listening');
   return {
     port,
-    url: `mqtt://${connectHost}:${port}`,
+    url: `${opts.tls ? 'mqtts' : 'mqtt'}://${connectHost}:${port}`,
     async close() {
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function securityHooks(sec: BrokerSecurity): Partial<AedesOptions> {
+  // Who each connection proved to be; a WeakMap so a closed client leaves nothing behind.
+  const identities = new WeakMap<Client, MqttIdentity>();
+  return {
+    authenticate(client, username, password, done) {
+      if (sec.anonymousObservers && username === undefined && password === undefined) {
+        identities.set(client, { username: '(anonymous)', role: 'observer' });
+        done(null, true);
+        return;
+      }
+      sec.credentials.verify(username, password).then(
+        (identity) => {
+          if (identity) {
+            identities.set(client, identity);
+            done(null, true);
+            return;
+          }
+          sec.onRefused('bad-credentials');
+          sec.log(`auth:${username ?? '(none)'}`, 'MQTT login refused: unknown username or wrong password', { clientId: client.id, username: username ?? null });
+          done(Object.assign(new Error('bad username or password'), { returnCode: CONNACK_BAD_CREDENTIALS }), false);
+        },
+        (err: unknown) => done(Object.assign(err instanceof Error ? err : new Error(String(err)), { returnCode: CONNACK_BAD_CREDENTIALS }), false),
+      );
+    },
+    authorizePublish(client, packet, done) {
+      // A null client is the broker itself (e.g. $SYS); clients always have an identity here.
+      if (client === null) return done(null);
+      const who = identities.get(client);
+      const decision = who ? sec.acl.mayPublish(who, packet.topic) : { allowed: false as const, reason: 'not authenticated' };
+      if (decision.allowed) return done(null);
+      sec.onRefused('publish-denied');
+      sec.log(`pub:${who?.username ?? client.id}`, 'MQTT publish refused by ACL; connection closed', { clientId: client.id, username: who?.username ?? null, topic: packet.topic, reason: decision.reason });
+      done(new Error(decision.reason));
+    },
+    authorizeSubscribe(client, sub, done) {
+      const who = identities.get(client);
+      const decision = who ? sec.acl.maySubscribe(who, sub.topic) : { allowed: false as const, reason: 'not authenticated' };
+      if (decision.allowed) return done(null, sub);
+      sec.onRefused('subscribe-denied');
+      sec.log(`sub:${who?.username ?? client.id}`, 'MQTT subscription refused by ACL', { clientId: client.id, username: who?.username ?? null, filter: sub.topic, reason: decision.reason });
+      done(null, null);
     },
   };
 }

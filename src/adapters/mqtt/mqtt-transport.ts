@@ -9,6 +9,12 @@ export interface MqttTransportOptions {
   clientId: string;
   username?: string;
   password?: string;
+  /**
+   * For mqtts: `ca` trusts a private CA or a self-signed certificate. `pinnedCert` is the core
+   * reaching its own embedded broker: that one certificate is trusted whatever name it carries,
+   * since the core dials 127.0.0.1 while the certificate names the host devices use.
+   */
+  tls?: { ca?: Buffer; pinnedCert?: boolean };
   /** Published by the broker if the core vanishes (DESIGN §2.3 presence). */
   will?: { topic: string; payload: string | Buffer; qos: 0 | 1; retain: boolean };
   logger: Logger;
@@ -41,6 +47,8 @@ export class MqttTransport implements Transport {
       ...(opts.username !== undefined ? { username: opts.username } : {}),
       ...(opts.password !== undefined ? { password: opts.password } : {}),
       ...(opts.will ? { will: { ...opts.will } } : {}),
+      ...(opts.tls?.ca ? { ca: opts.tls.ca } : {}),
+      ...(opts.tls?.pinnedCert ? { checkServerIdentity: () => undefined } : {}),
     });
     this.client.on('connect', () => {
       (this.client.stream as Socket).setNoDelay?.(true);
