@@ -16,6 +16,8 @@ export interface Metrics {
   readonly mqttMessagesRejected: Counter<'family' | 'topic' | 'reason'>;
   readonly mqttMessagesPublished: Counter<'family' | 'topic'>;
   readonly mqttConnected: Gauge;
+  /** Clients and messages the embedded broker turned away: `bad-credentials`, `publish-denied`, `subscribe-denied`. */
+  readonly mqttRefused: Counter<'reason'>;
   readonly ordersAccepted: Counter<'channel'>;
   readonly ordersRejected: Counter<'channel' | 'code'>;
   readonly httpRequests: Counter<'route' | 'method' | 'status'>;
@@ -23,6 +25,8 @@ export interface Metrics {
   readonly outboxPending: Gauge;
   /** Time from publishing a command to the device echoing it in its state. */
   readonly commandAckSeconds: Histogram<'family'>;
+  /** Time from a line's release to the floor to its first device command handed to the broker. */
+  readonly dispatchLatencySeconds: Histogram;
   /** Work time of finished device steps (stalls excluded): what the ETA service learns durations from. */
   readonly stepSeconds: Histogram<'class' | 'kind'>;
   readonly storeCommitSeconds: Histogram;
@@ -73,6 +77,12 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       help: '1 while the core is connected to its MQTT broker',
       registers,
     }),
+    mqttRefused: new Counter({
+      name: 'pickwire_mqtt_refused_total',
+      help: 'Logins, publishes and subscriptions refused by the embedded broker (authentication and ACL), by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
     ordersAccepted: new Counter({
       name: 'pickwire_orders_accepted_total',
       help: 'Orders acknowledged to their channel (durable)',
@@ -101,6 +111,12 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     outboxPending: new Gauge({
       name: 'pickwire_outbox_pending',
       help: 'Device commands written to the outbox and not yet confirmed by the broker',
+      registers,
+    }),
+    dispatchLatencySeconds: new Histogram({
+      name: 'pickwire_dispatch_latency_seconds',
+      help: 'Time from a line being released to the floor to its first device command being published on the MQTT connection (core processing time)',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers,
     }),
     commandAckSeconds: new Histogram({

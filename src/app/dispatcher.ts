@@ -3,13 +3,23 @@
  * step has finished, its bin is not in another line's hands, and a reachable device can take it.
  * The command is written to the outbox in the same transaction that marks the task dispatched,
  * so nothing is sent that is not durable and nothing durable is forgotten.
+ *
+ * AMR trips (issue "Execution" items 3 and 4): most urgent first (earliest promise, priority,
+ * age), each to the vehicle of least estimated cost (src/domain/assignment.ts) among those whose
+ * vehicle profile's pick and drop they support, with the actions that profile asks for; lines of
+ * one order share a trip (one tote, several picks, one drop) up to the batch size; one active
+ * trip per tote. Every choice is journaled (`task.assigned`) with the costs behind it. A vehicle
+ * that refuses our orders is understood rather than retried: see `observeVehicleState`.
  */
-import { encodeVda, encodeWcs, vdaTopic, wcsTopic } from '../../protocols/index.js';
-import { buildStepJob, buildTripOrder, planTripRoute } from '../domain/commands.js';
+import { encodeVda, encodeWcs, vdaTopic, wcsTopic, type VdaState } from '../../protocols/index.js';
+import { actionIdOf, buildStepJob, buildTripOrder, planStopsRoute, tripPlanFor } from '../domain/commands.js';
+import { compareUrgency, DEFAULT_ASSIGNMENT_WEIGHTS, orderStops, rankCandidates, type AssignmentWeights, type CostBreakdown } from '../domain/assignment.js';
 import type { Route } from '../domain/route-graph.js';
-import type { TaskRecord } from '../domain/records.js';
+import { STANDARD_PROFILE } from '../domain/vehicle-profiles.js';
+import type { TaskRecord, TripPlan } from '../domain/records.js';
 import type { AppContext } from './context.js';
 import type { DeviceRegistry, DeviceView } from './device-registry.js';
+import type { FleetProfiles } from './fleet-profiles.js';
 import type { LineService } from './line-service.js';
 import type { ReleasePlanner } from './release-planner.js';
 import type { TrafficController } from './traffic-controller.js';
@@ -20,17 +30,53 @@ export interface DispatcherOptions {
   interfaceName: string;
   /** MQTT 5 message expiry on wcs jobs: stale commands die in the broker (DESIGN §2.2). */
   jobExpirySeconds: number;
+  /** Most pick stops of one order's lines on one AMR trip (the tote's room); a profile may allow fewer. */
+  tripBatchSize?: number;
+  /** Low-battery line (percent) for the assignment cost's battery penalty. */
+  lowBatteryPercent?: number;
+  weights?: AssignmentWeights;
+}
+
+/** A whole message for the outbox: topic, payload and what the device must echo. */
+interface FirstCommand {
+  topic: string;
+  payload: Buffer;
+  expirySeconds: number | undefined;
+  correlation: string;
 }
 
 const ACTIVE = ['DISPATCHED', 'RUNNING', 'PAUSED'] as const;
 /** How many waiting fixed-equipment steps one pass looks at; the rest wait for the next pass. */
 const STEP_WINDOW = 1000;
+/** Waiting trips one pass ranks by urgency: a few per free vehicle, at least enough to batch. */
+const TRIP_WINDOW_MIN = 64;
+const TRIP_WINDOW_MAX = 1000;
 const MIN_PASS_GAP_MS = 5;
+/** Candidates kept in a `task.assigned` journal entry: the chosen one and the runners-up. */
+const JOURNALED_CANDIDATES = 3;
+/** Orders whose urgency is cached (promise and priority do not change once released). */
+const URGENCY_CACHE = 5000;
+/** VDA 5050 errors with which a vehicle refuses an order (§6.6). */
+const ORDER_REJECTIONS = new Set(['orderError', 'validationError']);
+/** How a vehicle says it does not know an action type (result description or error type). */
+const UNSUPPORTED = /unsupported|not supported|unknown action|invalid action/i;
+
+/** Why a vehicle takes no trips until its factsheet changes. */
+interface Exclusion {
+  reason: string;
+  /** The factsheet's action list when excluded; a new factsheet lifts the exclusion. */
+  actionsKey: string;
+}
 
 export class Dispatcher {
   private scheduled = false;
   private lastPassAt = 0;
   private stopped = false;
+  private readonly excluded = new Map<string, Exclusion>();
+  /** Vehicles that answered a line's trip with noRouteError: its next attempt goes elsewhere. */
+  private readonly noRoute = new Map<string, Set<string>>();
+  private readonly urgencyOf = new Map<string, { promisedBy: number | undefined; priority: number }>();
+  private readonly weights: AssignmentWeights;
 
   constructor(
     private readonly ctx: AppContext,
@@ -41,7 +87,11 @@ export class Dispatcher {
     private readonly release?: ReleasePlanner,
     /** Releases a trip's base only onto nodes reserved for its vehicle; without it, all at once. */
     private readonly traffic?: TrafficController,
-  ) {}
+    /** Vendors' vehicle profiles; without them, the VDA 5050 standard pick and drop for every vehicle. */
+    private readonly profiles?: FleetProfiles,
+  ) {
+    this.weights = opts.weights ?? DEFAULT_ASSIGNMENT_WEIGHTS;
+  }
 
   /** Asks for a dispatch pass soon; many kicks in one tick make one pass. */
   kick(): void {
@@ -69,23 +119,314 @@ export class Dispatcher {
 
   /** One pass: release what the window allows, then dispatch waiting tasks; returns how many were dispatched. */
   runOnce(): number {
-    const released = this.release?.runOnce() ?? 0;
-    const dispatched = this.dispatchTrips() + this.dispatchSteps();
+    // One commit for the whole pass: each fsync costs milliseconds, and nothing reaches the wire
+    // before the pass ends anyway, so per-trip commits only delayed the first command.
+    const { released, dispatched } = this.ctx.store.tx(() => ({ released: this.release?.runOnce() ?? 0, dispatched: this.dispatchTrips() + this.dispatchSteps() }));
     // Hand-overs to other sites are outbox messages too.
     if (dispatched > 0 || released > 0) this.onCommandsQueued();
     return dispatched;
   }
 
-  /** AMR trips, oldest first, each to the nearest free vehicle. Only as many as could go now. */
+  /** Vehicles excluded from trips now, with why (for views and tests). */
+  exclusions(): { deviceId: string; reason: string }[] {
+    return [...this.excluded].map(([deviceId, e]) => ({ deviceId, reason: e.reason }));
+  }
+
+  // -- vehicles refusing work --------------------------------------------------------------------
+
+  /**
+   * Sees every VDA state before task progress does (which fails the refused trip, so its line is
+   * tried again with attempts counted). What the refusal means for the next try is decided here:
+   * - `orderError` / `validationError` on our trip, or a pick or drop FAILED as unsupported: the
+   *   vehicle does not take our trips as its profile describes them. It gets no trips until its
+   *   factsheet changes, so the line goes to another vehicle instead of back to this one.
+   * - `noRouteError`: the vehicle's own map has no way there; that line avoids it from now on,
+   *   and once every vehicle has said so the line's attempts run out and it is UNROUTABLE.
+   * Each is journaled on the device with the vehicle's own words.
+   */
+  observeVehicleState(deviceId: string, s: VdaState): void {
+    for (const e of s.errors) {
+      const orderId = e.errorReferences?.find((r) => r.referenceKey === 'orderId')?.referenceValue;
+      const task = orderId !== undefined ? this.ourTrip(deviceId, String(orderId)) : undefined;
+      if (!task) continue;
+      const words = `${e.errorType}${e.errorDescription ? ` (${e.errorDescription})` : ''}`;
+      if (e.errorType === 'noRouteError') this.avoidForLine(deviceId, task, words);
+      // Refused while still running another order (one given up on while the core was down, its
+      // cancel not through yet): busy, not unable — the trip is retried, the vehicle kept.
+      else if (busyWithOther(s, String(orderId))) continue;
+      else if (ORDER_REJECTIONS.has(e.errorType) || UNSUPPORTED.test(e.errorType)) this.exclude(deviceId, task, `refused trip ${task.id}: ${words}`);
+    }
+    const task = s.orderId ? this.ourTrip(deviceId, s.orderId) : undefined;
+    if (!task) return;
+    const own = new Set([actionIdOf.drop(task.id), ...(task.progress.trip?.picks ?? [{ taskId: task.id }]).map((p) => actionIdOf.pick(p.taskId))]);
+    const unsupported = s.actionStates.find((a) => a.actionStatus === 'FAILED' && own.has(a.actionId) && UNSUPPORTED.test(a.resultDescription ?? ''));
+    if (unsupported) this.exclude(deviceId, task, `failed ${unsupported.actionType} of trip ${task.id}: ${unsupported.resultDescription ?? ''}`);
+  }
+
+  /** The open trip of ours that the vehicle holds under this VDA order id, if any. */
+  private ourTrip(deviceId: string, orderId: string): TaskRecord | undefined {
+    const task = this.ctx.store.getTask(orderId);
+    return task && task.deviceId === deviceId && task.deviceClass === 'amr' && (ACTIVE as readonly string[]).includes(task.state) ? task : undefined;
+  }
+
+  private exclude(deviceId: string, task: TaskRecord, reason: string): void {
+    const v = this.registry.get(deviceId);
+    if (!v || this.excluded.has(deviceId)) return;
+    this.excluded.set(deviceId, { reason, actionsKey: actionsKey(v) });
+    this.ctx.logger.warn({ deviceId, taskId: task.id, reason }, 'vehicle excluded from trips');
+    runInTransaction(this.ctx.store, () =>
+      this.journalDevice(deviceId, 'device.tripsExcluded', { reason, taskId: task.id, lineId: task.lineId, kind: task.kind, profile: this.profiles?.of(v).manufacturer ?? '*', supportedActions: v.supportedActions }),
+    );
+  }
+
+  private avoidForLine(deviceId: string, task: TaskRecord, words: string): void {
+    const lineIds = [task.lineId, ...(task.progress.trip?.picks ?? []).map((p) => this.ctx.store.getTask(p.taskId)?.lineId ?? task.lineId)];
+    for (const lineId of new Set(lineIds)) {
+      const set = this.noRoute.get(lineId) ?? new Set<string>();
+      if (set.has(deviceId)) continue;
+      set.add(deviceId);
+      this.noRoute.set(lineId, set);
+    }
+    if (this.noRoute.size > URGENCY_CACHE) this.noRoute.delete(this.noRoute.keys().next().value as string);
+    runInTransaction(this.ctx.store, () => this.journalDevice(deviceId, 'device.noRoute', { taskId: task.id, lineId: task.lineId, pickNodeId: task.plan.pickNodeId ?? null, dropNodeId: task.plan.dropNodeId ?? null, report: words }));
+  }
+
+  private journalDevice(deviceId: string, type: string, data: Record<string, unknown>): void {
+    this.ctx.store.appendEvent({ type, aggregateType: 'device', aggregateId: deviceId, orderId: undefined, actor: undefined, at: this.ctx.clock.now(), data });
+  }
+
+  // -- AMR trips --------------------------------------------------------------------------------
+
+  /** Vehicles that may take a trip now: reachable under their own watchdog, idle, able, not excluded. */
+  private freeVehicles(now: number): DeviceView[] {
+    return this.registry.list().filter(
+      (d) =>
+        d.class === 'amr' &&
+        (this.profiles ? this.profiles.isReachable(d, now) : this.registry.isReachable(d, now)) &&
+        d.task === undefined &&
+        !d.orderActive &&
+        !d.paused &&
+        d.lastNodeId !== undefined &&
+        !this.registry.isLowOnBattery(d) &&
+        this.canRunTrips(d) &&
+        !this.isExcluded(d),
+    );
+  }
+
+  private canRunTrips(v: DeviceView): boolean {
+    if (this.profiles) return this.profiles.canRunTrips(v);
+    // A silent factsheet means standard actions only (DESIGN §2.1), and pick/drop are standard.
+    return v.supportedActions.length === 0 || (v.supportedActions.includes('pick') && v.supportedActions.includes('drop'));
+  }
+
+  private isExcluded(v: DeviceView): boolean {
+    const e = this.excluded.get(v.id);
+    if (!e) return false;
+    if (e.actionsKey === actionsKey(v)) return true;
+    // A new factsheet: the vehicle gets another chance, journaled like the exclusion was.
+    this.excluded.delete(v.id);
+    runInTransaction(this.ctx.store, () => this.journalDevice(v.id, 'device.tripsAllowed', { reason: 'its factsheet changed since it refused our trips', supportedActions: v.supportedActions }));
+    return false;
+  }
+
+  /** Trips, most urgent first, each to the vehicle of least cost; lines of one order batched. */
   private dispatchTrips(): number {
-    const vehicles = this.registry.freeVehicles(this.ctx.clock.now()).filter((v) => this.supportsLoadActions(v));
+    const { store, clock } = this.ctx;
+    const vehicles = this.freeVehicles(clock.now());
     if (vehicles.length === 0) return 0;
+    const limit = Math.min(TRIP_WINDOW_MAX, Math.max(TRIP_WINDOW_MIN, vehicles.length * 8));
+    const waiting = store.tasksInStates(['CREATED'], { devices: 'amr', limit });
+    if (waiting.length === 0) return 0;
+    // One active task per tote: a tote on a vehicle cannot be on a second one.
+    const busyTotes = new Set<string>();
+    for (const t of store.tasksInStates(ACTIVE, { devices: 'amr' })) if (t.plan.toteId) busyTotes.add(t.plan.toteId);
+    const ranked = waiting
+      .map((task) => ({ task, ...this.urgency(task.orderId) }))
+      .sort((a, b) => compareUrgency({ ...a, id: a.task.id, createdAt: a.task.createdAt }, { ...b, id: b.task.id, createdAt: b.task.createdAt }))
+      .map((r) => r.task);
+    const taken = new Set<string>();
     let dispatched = 0;
-    for (const task of this.ctx.store.tasksInStates(['CREATED'], { devices: 'amr', limit: vehicles.length * 4 })) {
+    for (const task of ranked) {
       if (vehicles.length === 0) break;
-      if (this.dispatchTrip(task, vehicles)) dispatched++;
+      if (taken.has(task.id) || (task.plan.toteId !== undefined && busyTotes.has(task.plan.toteId))) continue;
+      const trip = this.assignTrip(task, ranked, taken, vehicles);
+      if (!trip) continue;
+      for (const t of trip.tasks) taken.add(t.id);
+      if (task.plan.toteId) busyTotes.add(task.plan.toteId);
+      vehicles.splice(vehicles.indexOf(trip.vehicle), 1);
+      dispatched += trip.tasks.length;
     }
     return dispatched;
+  }
+
+  private urgency(orderId: string): { promisedBy: number | undefined; priority: number } {
+    let u = this.urgencyOf.get(orderId);
+    if (!u) {
+      const order = this.ctx.store.getOrder(orderId);
+      u = { promisedBy: order?.promisedBy, priority: order?.priority ?? 0 };
+      if (this.urgencyOf.size >= URGENCY_CACHE) this.urgencyOf.clear();
+      this.urgencyOf.set(orderId, u);
+    }
+    return u;
+  }
+
+  /**
+   * Chooses the vehicle for `task` by cost, adds the order's other waiting lines its tote has
+   * room for, and sends the trip. Undefined when no vehicle can take it now.
+   */
+  private assignTrip(task: TaskRecord, ranked: readonly TaskRecord[], taken: ReadonlySet<string>, vehicles: DeviceView[]): { vehicle: DeviceView; tasks: TaskRecord[] } | undefined {
+    const { graph } = this.ctx;
+    const { pickNodeId, dropNodeId } = task.plan;
+    const allowed = vehicles.filter((v) => v.lastNodeId !== undefined && graph.has(v.lastNodeId) && !this.avoids(task, v.id));
+    if (allowed.length === 0) return undefined;
+    const onward = pickNodeId && dropNodeId && graph.has(pickNodeId) && graph.has(dropNodeId) ? graph.shortestPath(pickNodeId, dropNodeId) : undefined;
+    const costs = rankCandidates(
+      onward && pickNodeId
+        ? allowed.map((v) => {
+            const toPick = graph.shortestPathCached(v.lastNodeId as string, pickNodeId, this.profiles?.of(v).maxSpeed);
+            return {
+              vehicleId: v.id,
+              travelSeconds: toPick?.travelTime,
+              queueLength: v.task !== undefined || v.orderActive ? 1 : 0,
+              battery: v.battery,
+              lowBatteryPercent: this.opts.lowBatteryPercent,
+              capable: true,
+            };
+          })
+        : [],
+      this.weights,
+    );
+    const best = costs[0];
+    if (!best) {
+      // Placed vehicles exist but none can reach the pick and drop: waiting will not help.
+      this.failUnroutable(task, 'no route from any free vehicle to the pick and drop nodes');
+      return undefined;
+    }
+    const vehicle = allowed.find((v) => v.id === best.vehicleId) as DeviceView;
+    const profile = this.profiles?.of(vehicle);
+    const room = Math.max(1, Math.min(this.opts.tripBatchSize ?? 1, profile?.maxPicksPerTrip ?? Number.POSITIVE_INFINITY));
+    const companions =
+      room > 1 && task.plan.toteId !== undefined
+        ? ranked.filter(
+            (t) => t.id !== task.id && !taken.has(t.id) && t.plan.toteId === task.plan.toteId && t.plan.dropNodeId === dropNodeId && t.plan.pickNodeId !== undefined && graph.has(t.plan.pickNodeId) && !this.avoids(t, vehicle.id),
+          ).slice(0, room - 1)
+        : [];
+    const maxSpeed = profile?.maxSpeed;
+    const from = vehicle.lastNodeId as string;
+    const homes = this.unseenHomes();
+    // Clear of where vehicles not heard from yet will appear, where there is a way; else straight.
+    const routeVia = (stops: string[]): Route | undefined => planStopsRoute(graph, from, stops, maxSpeed, homes) ?? planStopsRoute(graph, from, stops, maxSpeed);
+    let tasks = [task];
+    let route: Route | undefined;
+    if (companions.length > 0) {
+      const stops = orderStops(from, [task, ...companions].map((t) => ({ task: t, nodeId: t.plan.pickNodeId as string })), (a, b) => graph.shortestPath(a, b, maxSpeed)?.travelTime);
+      route = stops && routeVia([...stops.map((s) => s.nodeId), dropNodeId as string]);
+      if (stops && route) tasks = stops.map((s) => s.task);
+    }
+    route ??= routeVia([pickNodeId as string, dropNodeId as string]);
+    if (!route) return undefined;
+    const trip = tripPlanFor(profile ?? STANDARD_PROFILE, tasks);
+    // The task first visited names the VDA order; the others ride on it.
+    const lead = tasks[0] as TaskRecord;
+    const releasedUpTo = this.traffic?.startTrip(vehicle, lead, route);
+    try {
+      this.sendTrip(tasks, trip, vehicle, route, releasedUpTo, { chosen: best, candidates: costs.slice(0, JOURNALED_CANDIDATES), considered: costs.length, urgency: this.urgency(task.orderId), rankedFirst: task.id });
+    } catch (err) {
+      this.traffic?.abortTrip(vehicle.id, lead.id);
+      throw err;
+    }
+    return { vehicle, tasks };
+  }
+
+  /**
+   * The home nodes (layout `startNode`) of declared vehicles whose state the core has not seen
+   * yet. A vehicle powering up after the core appears there; traffic control cannot hold a node
+   * for one trip while another vehicle stands on it unseen, so trips keep clear of them.
+   */
+  private unseenHomes(): Set<string> {
+    const homes = new Set<string>();
+    for (const a of this.ctx.layout.devices.amrs) {
+      const v = this.registry.get(a.serialNumber);
+      if (v && v.stateSeenAt === undefined && !v.outOfService && v.connection !== 'OFFLINE') homes.add(a.startNode);
+    }
+    return homes;
+  }
+
+  private avoids(task: TaskRecord, vehicleId: string): boolean {
+    return task.plan.avoidDevices?.includes(vehicleId) === true || this.noRoute.get(task.lineId)?.has(vehicleId) === true;
+  }
+
+  private sendTrip(
+    tasks: readonly TaskRecord[],
+    trip: TripPlan,
+    v: DeviceView,
+    route: Route,
+    releasedUpTo: number | undefined,
+    decision: { chosen: CostBreakdown; candidates: CostBreakdown[]; considered: number; urgency: { promisedBy: number | undefined; priority: number }; rankedFirst: string },
+  ): void {
+    const { graph, layout, store, clock } = this.ctx;
+    const serialNumber = v.serialNumber ?? v.id;
+    const manufacturer = v.manufacturer ?? '';
+    const now = clock.now();
+    const lead = { ...(tasks[0] as TaskRecord) };
+    lead.progress = { ...lead.progress, trip };
+    runInTransaction(store, (after) => {
+      const order = buildTripOrder({
+        header: { headerId: store.nextId(`vda:${serialNumber}:order`), timestamp: new Date(now).toISOString() },
+        vehicle: { manufacturer, serialNumber },
+        graph,
+        mapId: layout.site.mapId,
+        task: lead,
+        route,
+        orderUpdateId: 0,
+        ...(releasedUpTo !== undefined ? { releasedUpTo } : {}),
+      });
+      this.enqueueFirstCommand(lead, {
+        topic: vdaTopic({ interfaceName: this.opts.interfaceName, manufacturer, serialNumber }, 'order'),
+        payload: Buffer.from(encodeVda('order', order)),
+        expirySeconds: undefined,
+        correlation: correlationOf.vda(serialNumber, order.orderId, order.orderUpdateId),
+      });
+      const batch = tasks.map((t) => t.id);
+      // The route is journaled so traffic control can extend the trip after a restart.
+      this.markDispatched(lead, v.id, { commandId: order.orderId, updateId: 0 }, { routeLength: route.length, travelTime: route.travelTime, nodes: route.nodes.length, route: route.nodes, ...(batch.length > 1 ? { batch } : {}) }, after);
+      for (const member of tasks.slice(1)) {
+        this.markDispatched({ ...member, progress: { ...member.progress, tripOf: lead.id } }, v.id, { commandId: order.orderId, updateId: 0 }, { tripOf: lead.id }, after, false);
+      }
+      this.journalAssignment(lead, v.id, decision, batch, now);
+    });
+  }
+
+  /**
+   * The assignment and why: the chosen vehicle's cost, the next best ones, the trip's urgency.
+   * Compact on purpose (a few candidates, not the fleet): one entry per trip, every trip.
+   */
+  private journalAssignment(
+    lead: TaskRecord,
+    deviceId: string,
+    d: { chosen: CostBreakdown; candidates: CostBreakdown[]; considered: number; urgency: { promisedBy: number | undefined; priority: number }; rankedFirst: string },
+    batch: string[],
+    at: number,
+  ): void {
+    this.ctx.store.appendEvent({
+      type: 'task.assigned',
+      aggregateType: 'task',
+      aggregateId: lead.id,
+      orderId: lead.orderId,
+      actor: undefined,
+      at,
+      data: {
+        lineId: lead.lineId,
+        deviceId,
+        cost: d.chosen,
+        candidates: d.candidates,
+        considered: d.considered,
+        promisedBy: d.urgency.promisedBy ?? null,
+        priority: d.urgency.priority,
+        rankedFirst: d.rankedFirst,
+        batch,
+      },
+    });
   }
 
   /**
@@ -120,69 +461,6 @@ export class Dispatcher {
     return dispatched;
   }
 
-  private supportsLoadActions(v: DeviceView): boolean {
-    // A silent factsheet means standard actions only (DESIGN §2.1), and pick/drop are standard.
-    return v.supportedActions.length === 0 || (v.supportedActions.includes('pick') && v.supportedActions.includes('drop'));
-  }
-
-  /** Nearest free vehicle by travel time to the pick node. Removes it from `vehicles` when used. */
-  private dispatchTrip(task: TaskRecord, vehicles: DeviceView[]): boolean {
-    const { graph } = this.ctx;
-    let best: { v: DeviceView; route: NonNullable<ReturnType<typeof planTripRoute>> } | undefined;
-    for (const v of vehicles) {
-      if (task.plan.avoidDevices?.includes(v.id)) continue;
-      if (!v.lastNodeId || !graph.has(v.lastNodeId)) continue;
-      const route = planTripRoute(graph, v.lastNodeId, task);
-      if (route && (!best || route.travelTime < best.route.travelTime)) best = { v, route };
-    }
-    if (!best) {
-      // Placed vehicles exist but none can reach the pick and drop: waiting will not help.
-      if (vehicles.some((v) => v.lastNodeId && graph.has(v.lastNodeId))) {
-        this.failUnroutable(task, 'no route from any free vehicle to the pick and drop nodes');
-      }
-      return false;
-    }
-    const { v, route } = best;
-    const releasedUpTo = this.traffic?.startTrip(v, task, route);
-    try {
-      this.sendTrip(task, v, route, releasedUpTo);
-    } catch (err) {
-      this.traffic?.abortTrip(v.id, task.id);
-      throw err;
-    }
-    vehicles.splice(vehicles.indexOf(v), 1);
-    return true;
-  }
-
-  private sendTrip(task: TaskRecord, v: DeviceView, route: Route, releasedUpTo: number | undefined): void {
-    const { graph, layout, store, clock } = this.ctx;
-    const serialNumber = v.serialNumber ?? v.id;
-    const manufacturer = v.manufacturer ?? '';
-    const now = clock.now();
-    runInTransaction(store, (after) => {
-      const order = buildTripOrder({
-        header: { headerId: store.nextId(`vda:${serialNumber}:order`), timestamp: new Date(now).toISOString() },
-        vehicle: { manufacturer, serialNumber },
-        graph,
-        mapId: layout.site.mapId,
-        task,
-        route,
-        orderUpdateId: 0,
-        ...(releasedUpTo !== undefined ? { releasedUpTo } : {}),
-      });
-      store.enqueue({
-        topic: vdaTopic({ interfaceName: this.opts.interfaceName, manufacturer, serialNumber }, 'order'),
-        payload: Buffer.from(encodeVda('order', order)),
-        qos: 1,
-        retain: false,
-        expirySeconds: undefined,
-        correlation: correlationOf.vda(serialNumber, order.orderId, order.orderUpdateId),
-      });
-      // The route is journaled so traffic control can extend the trip after a restart.
-      this.markDispatched(task, v.id, { commandId: order.orderId, updateId: 0 }, { routeLength: route.length, travelTime: route.travelTime, nodes: route.nodes.length, route: route.nodes }, after);
-    });
-  }
-
   private dispatchStep(task: TaskRecord, now: number): boolean {
     const deviceId = task.plan.deviceId ?? task.deviceId;
     if (!deviceId) return false;
@@ -196,11 +474,9 @@ export class Dispatcher {
         task,
         jobUpdateId: 0,
       });
-      store.enqueue({
+      this.enqueueFirstCommand(task, {
         topic: wcsTopic({ site: this.ctx.siteId, deviceClass: task.deviceClass as 'asrs' | 'conveyor' | 'arm', deviceId }, 'job'),
         payload: Buffer.from(encodeWcs('job', job)),
-        qos: 1,
-        retain: false,
         expirySeconds: this.opts.jobExpirySeconds,
         correlation: correlationOf.wcs(deviceId, job.jobId, job.jobUpdateId),
       });
@@ -209,12 +485,23 @@ export class Dispatcher {
     return true;
   }
 
+  /**
+   * The one place a task's first command enters the outbox (a VDA order for a trip, a wcs job
+   * for a step), inside the transaction that marks the task dispatched. Later commands (order
+   * updates, re-sends, cancels) come from traffic control, the outbox and the operators.
+   */
+  private enqueueFirstCommand(_task: TaskRecord, cmd: FirstCommand): void {
+    this.ctx.store.enqueue({ topic: cmd.topic, payload: cmd.payload, qos: 1, retain: false, expirySeconds: cmd.expirySeconds, correlation: cmd.correlation });
+  }
+
   private markDispatched(
     task: TaskRecord,
     deviceId: string,
     command: { commandId: string; updateId: number },
     data: Record<string, unknown>,
     after: (effect: () => void) => void,
+    /** The task the vehicle holds (a batch's lead), as opposed to one riding along. */
+    holds = true,
   ): void {
     const { store, clock } = this.ctx;
     const now = clock.now();
@@ -229,7 +516,7 @@ export class Dispatcher {
       data: { lineId: task.lineId, kind: task.kind, deviceId, ...data },
     });
     after(() => {
-      this.registry.assign(deviceId, task.deviceClass === 'amr' ? task.id : undefined);
+      if (holds) this.registry.assign(deviceId, task.deviceClass === 'amr' ? task.id : undefined);
       this.ctx.notifier.publish({ type: 'task.updated', at: now, data: { id: task.id, state: 'DISPATCHED', deviceId, lineId: task.lineId } });
     });
   }
@@ -242,4 +529,14 @@ export class Dispatcher {
       if (line) this.lines.fail(line, reason, after);
     });
   }
+}
+
+/** A vehicle's factsheet actions as one comparable string. */
+function actionsKey(v: DeviceView): string {
+  return [...v.supportedActions].sort().join(',');
+}
+
+/** The vehicle's state shows another order still in progress (nodes left or actions not ended). */
+function busyWithOther(s: VdaState, orderId: string): boolean {
+  return s.orderId !== '' && s.orderId !== orderId && (s.nodeStates.length > 0 || s.actionStates.some((a) => a.actionStatus !== 'FINISHED' && a.actionStatus !== 'FAILED'));
 }

@@ -47,6 +47,8 @@ export class LineService {
   /** While set, orders whose lines changed are collected and refreshed once at the end. */
   private deferredOrders: Set<string> | undefined;
   private readonly stationsUsed = new Map<string, number>();
+  /** Pack station per recent order, so an order's trips all end where its totes consolidate. */
+  private readonly packOfOrder = new Map<string, string>();
 
   constructor(
     private readonly ctx: AppContext,
@@ -181,6 +183,7 @@ export class LineService {
         quantity: unpicked(line),
         location,
         ...this.equipmentLoad(),
+        packStationId: this.packOfOrder.get(line.orderId),
       });
     } catch (err) {
       if (!(err instanceof PlanningError)) throw err;
@@ -205,6 +208,7 @@ export class LineService {
     const planned: { id: string; step: number; kind: string; deviceId: string | null; loadId: string | null }[] = [];
     const first = drafts[0];
     if (first?.kind === 'asrs.retrieve') this.countUse(first.plan);
+    if (first?.kind === 'amr.pickTrip' && first.plan.stationId) this.rememberPack(line.orderId, first.plan.stationId);
     for (const d of drafts) {
       const task: TaskRecord = {
         id: `T-${String(this.ctx.store.nextId('task')).padStart(8, '0')}`,
@@ -449,6 +453,14 @@ export class LineService {
     return { portLoad: this.portsUsed, stationLoad: this.stationsUsed };
   }
 
+  private rememberPack(orderId: string, stationId: string): void {
+    if (this.packOfOrder.get(orderId) === stationId) return;
+    this.packOfOrder.set(orderId, stationId);
+    this.countUse({ stationId });
+    // Bounded: orders planned long ago are done; forgetting one only loses the preference.
+    if (this.packOfOrder.size > PACK_MEMORY) this.packOfOrder.delete(this.packOfOrder.keys().next().value as string);
+  }
+
   private countUse(plan: { portId?: string; stationId?: string }): void {
     if (plan.portId) this.portsUsed.set(plan.portId, (this.portsUsed.get(plan.portId) ?? 0) + 1);
     if (plan.stationId) this.stationsUsed.set(plan.stationId, (this.stationsUsed.get(plan.stationId) ?? 0) + 1);
@@ -456,6 +468,8 @@ export class LineService {
 
 
 }
+
+const PACK_MEMORY = 10_000;
 
 /** Units of the line not picked yet: what its reservation still covers. */
 function unpicked(line: LineRecord): number {

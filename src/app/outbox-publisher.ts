@@ -9,6 +9,8 @@ import type { Clock, Store, Transport } from '../ports.js';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import { settleWithin } from '../settle-within.js';
+import { parseVdaTopic, parseWcsTopic } from '../../protocols/index.js';
+import { dispatchLatencyOf, type DispatchLatency } from './dispatch-latency.js';
 
 export interface OutboxPublisherOptions {
   resendAfterMs: number;
@@ -20,6 +22,8 @@ export class OutboxPublisher {
   private again = false;
   private timerCancel: (() => void) | undefined;
   private stopped = false;
+  /** Release-to-first-command timing, shared with the release planner through the core's metrics. */
+  private readonly latency: DispatchLatency;
 
   constructor(
     private readonly store: Store,
@@ -28,7 +32,9 @@ export class OutboxPublisher {
     private readonly logger: Logger,
     private readonly metrics: Metrics,
     private readonly opts: OutboxPublisherOptions,
-  ) {}
+  ) {
+    this.latency = dispatchLatencyOf(metrics);
+  }
 
   start(): void {
     this.transport.onConnect(() => this.kick(true));
@@ -63,7 +69,8 @@ export class OutboxPublisher {
       if (this.store.unsent(1).length === 0) return true;
       if (!this.transport.connected) return false;
       this.kick();
-      await new Promise((r) => setTimeout(r, 20));
+      // On the clock port, so a virtual-clock run waits in simulated time.
+      await new Promise<void>((r) => this.clock.setTimer(20, r));
     }
     return this.store.unsent(1).length === 0;
   }
@@ -85,17 +92,50 @@ export class OutboxPublisher {
     this.metrics.outboxPending.set(this.store.outboxPending());
   }
 
+  /**
+   * Publishes a batch pipelined (in order on the wire, without waiting for each PUBACK before
+   * the next), then records what the broker took in one store transaction: one commit per batch,
+   * not one per message. Only the unbroken run of accepted messages from the start is marked
+   * sent; anything after a failure goes again, in order (devices ignore repeats).
+   */
   private async send(messages: OutboxMessage[]): Promise<void> {
+    const inFlight: { m: OutboxMessage; issuedAt: number; done: Promise<void> }[] = [];
     for (const m of messages) {
-      if (!this.transport.connected) return;
-      await this.transport.publish(m.topic, m.payload, {
+      if (!this.transport.connected) break;
+      const issuedAt = performance.now();
+      const done = this.transport.publish(m.topic, m.payload, {
         qos: m.qos,
         retain: m.retain,
         ...(m.expirySeconds !== undefined ? { expirySeconds: m.expirySeconds } : {}),
       });
-      this.store.markSent(m.seq, this.clock.now());
-      if (m.attempts > 0) this.logger.debug({ seq: m.seq, topic: m.topic, attempts: m.attempts + 1 }, 're-sent unconfirmed command');
+      // Settled below; this only keeps an early rejection from counting as unhandled meanwhile.
+      done.catch(() => undefined);
+      inFlight.push({ m, issuedAt, done });
     }
+    const accepted: { m: OutboxMessage; issuedAt: number }[] = [];
+    let failure: { err: unknown } | undefined;
+    for (const f of inFlight) {
+      try {
+        await f.done;
+      } catch (err) {
+        failure = { err };
+        break;
+      }
+      accepted.push(f);
+    }
+    if (accepted.length > 0) {
+      const now = this.clock.now();
+      this.store.tx(() => {
+        for (const { m } of accepted) this.store.markSent(m.seq, now);
+      });
+      for (const { m, issuedAt } of accepted) {
+        this.metrics.mqttMessagesPublished.inc(publishedLabels(m.topic));
+        if (m.attempts === 0) this.latency.commandPublished(m.correlation, (taskId) => this.store.getTask(taskId)?.lineId, issuedAt);
+        else this.logger.debug({ seq: m.seq, topic: m.topic, attempts: m.attempts + 1 }, 're-sent unconfirmed command');
+      }
+    }
+    // For drain()'s log and retry; the rest of the batch stays unsent and goes again.
+    if (failure) throw failure.err instanceof Error ? failure.err : new Error(String(failure.err));
   }
 
   private scheduleResend(): void {
@@ -118,3 +158,12 @@ export class OutboxPublisher {
   }
 }
 
+/** Low-cardinality labels for a published topic: protocol family and message kind, never the path. */
+function publishedLabels(topic: string): { family: string; topic: string } {
+  const vda = parseVdaTopic(topic);
+  if (vda) return { family: 'vda5050', topic: vda.topic };
+  const wcs = parseWcsTopic(topic);
+  if (wcs) return { family: 'wcs', topic: wcs.topic };
+  // Core-to-core messages (site hand-overs) and anything else the outbox carries.
+  return { family: 'core', topic: topic.slice(topic.lastIndexOf('/') + 1) || 'unknown' };
+}

@@ -11,6 +11,7 @@
 import type { AppContext } from './context.js';
 import type { LineService } from './line-service.js';
 import { runInTransaction } from './unit-of-work.js';
+import { dispatchLatencyOf, type DispatchLatency } from './dispatch-latency.js';
 
 export interface ReleaseOptions {
   /** Lines this site's floor may have RELEASED or PICKING at once. */
@@ -23,6 +24,7 @@ const HANDOVER_BATCH = 500;
 export class ReleasePlanner {
   /** Other sites of the network; without any, there is nothing to hand over and no query for it. */
   private readonly otherSites: readonly string[];
+  private readonly latency: DispatchLatency;
 
   constructor(
     private readonly ctx: AppContext,
@@ -30,6 +32,7 @@ export class ReleasePlanner {
     private readonly opts: ReleaseOptions,
   ) {
     this.otherSites = (ctx.layout.network?.sites ?? []).map((s) => s.id).filter((id) => id !== ctx.siteId);
+    this.latency = dispatchLatencyOf(ctx.metrics);
   }
 
   /** Releases what fits in the window and hands over other sites' lines; returns how many moved. */
@@ -40,9 +43,16 @@ export class ReleasePlanner {
     const elsewhere = this.otherSites.flatMap((site) => store.releasableLines({ site, limit: HANDOVER_BATCH }));
     if (here.length === 0 && elsewhere.length === 0) return 0;
     let released = 0;
+    const startedAt = performance.now();
     runInTransaction(store, (after) =>
       this.lines.batch(after, () => {
-        for (const line of [...here, ...elsewhere]) if (this.lines.release(line, after).state !== line.state) released++;
+        for (const line of [...here, ...elsewhere]) {
+          const next = this.lines.release(line, after);
+          if (next.state === line.state) continue;
+          released++;
+          // Dispatch latency starts here; lines handed to other sites get no device command from us.
+          if (next.state === 'RELEASED' && next.site === siteId) after(() => this.latency.lineReleased(line.id, startedAt));
+        }
       }),
     );
     return released;

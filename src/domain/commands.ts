@@ -5,7 +5,8 @@
 import type { VdaAction, VdaEdge, VdaInstantActions, VdaNode, VdaOrder, WcsAction, WcsJob } from '../../protocols/index.js';
 import { VDA_VERSION, WCS_VERSION } from '../../protocols/index.js';
 import type { RouteGraph, Route } from './route-graph.js';
-import type { TaskRecord } from './records.js';
+import type { TaskRecord, TripPlan } from './records.js';
+import { renderAction, STANDARD_PROFILE, type ParameterField, type VehicleProfile } from './vehicle-profiles.js';
 
 export interface Header {
   headerId: number;
@@ -17,14 +18,6 @@ export interface VehicleRef {
   serialNumber: string;
 }
 
-/** Action types and parameters a vehicle vendor expects for a pick and a drop (vehicle profile). */
-export interface LoadActionProfile {
-  pickActionType: string;
-  dropActionType: string;
-}
-
-export const STANDARD_LOAD_ACTIONS: LoadActionProfile = { pickActionType: 'pick', dropActionType: 'drop' };
-
 export const actionIdOf = {
   pick: (taskId: string): string => `${taskId}-pick`,
   drop: (taskId: string): string => `${taskId}-drop`,
@@ -35,14 +28,52 @@ export const actionIdOf = {
 export function planTripRoute(graph: RouteGraph, fromNode: string, task: TaskRecord, maxSpeed?: number): Route | undefined {
   const { pickNodeId, dropNodeId } = task.plan;
   if (!pickNodeId || !dropNodeId) return undefined;
-  const toPick = graph.shortestPath(fromNode, pickNodeId, maxSpeed);
-  const toDrop = graph.shortestPath(pickNodeId, dropNodeId, maxSpeed);
-  if (!toPick || !toDrop) return undefined;
+  return planStopsRoute(graph, fromNode, [pickNodeId, dropNodeId], maxSpeed);
+}
+
+/**
+ * The fastest legs from `fromNode` through each stop in turn (a batched trip's picks, then its
+ * drop), entering none of `avoid` when given (undefined when that is impossible).
+ */
+export function planStopsRoute(graph: RouteGraph, fromNode: string, stops: readonly string[], maxSpeed?: number, avoid?: ReadonlySet<string>): Route | undefined {
+  let route: Route = { nodes: [fromNode], steps: [], length: 0, travelTime: 0 };
+  for (const stop of stops) {
+    const at = route.nodes[route.nodes.length - 1] as string;
+    const leg = avoid && avoid.size > 0 ? graph.shortestPathAvoiding(at, stop, avoid, maxSpeed) : graph.shortestPath(at, stop, maxSpeed);
+    if (!leg) return undefined;
+    route = {
+      nodes: [...route.nodes, ...leg.nodes.slice(1)],
+      steps: [...route.steps, ...leg.steps],
+      length: route.length + leg.length,
+      travelTime: route.travelTime + leg.travelTime,
+    };
+  }
+  return route;
+}
+
+/** What a profile's parameter templates may name, for one task of a trip. */
+export function tripValues(task: TaskRecord, nodeId: string | undefined): Partial<Record<ParameterField, string | number>> {
+  const p = task.plan;
   return {
-    nodes: [...toPick.nodes, ...toDrop.nodes.slice(1)],
-    steps: [...toPick.steps, ...toDrop.steps],
-    length: toPick.length + toDrop.length,
-    travelTime: toPick.travelTime + toDrop.travelTime,
+    loadId: p.toteId ?? task.id,
+    locationId: p.location,
+    sku: p.sku,
+    quantity: p.quantity,
+    taskId: task.id,
+    ...(nodeId !== undefined ? { nodeId } : {}),
+  };
+}
+
+/**
+ * A trip's actions as `profile` wants them: each task's pick at its node (in the order given, the
+ * visiting order), one drop of the tote at the first task's drop node.
+ */
+export function tripPlanFor(profile: VehicleProfile, tasks: readonly TaskRecord[]): TripPlan {
+  const lead = tasks[0];
+  if (!lead) throw new RangeError('a trip needs at least one task');
+  return {
+    picks: tasks.map((t) => ({ taskId: t.id, nodeId: t.plan.pickNodeId ?? '', action: renderAction(profile.pick, tripValues(t, t.plan.pickNodeId)) })),
+    drop: renderAction(profile.drop, tripValues(lead, lead.plan.dropNodeId)),
   };
 }
 
@@ -60,33 +91,26 @@ export function buildTripOrder(opts: {
   task: TaskRecord;
   route: Route;
   orderUpdateId: number;
-  profile?: LoadActionProfile;
+  /** The actions to send; absent: those recorded on the task at dispatch, else the standard pick and drop. */
+  trip?: TripPlan;
   releasedUpTo?: number;
 }): VdaOrder {
   const { task, route } = opts;
   const releasedUpTo = opts.releasedUpTo ?? route.nodes.length - 1;
-  const profile = opts.profile ?? STANDARD_LOAD_ACTIONS;
-  // A shortest path visits each node once, so the first visit of the pick node is the pick.
-  const pickAt = route.nodes.indexOf(task.plan.pickNodeId ?? '');
-  const params = [
-    { key: 'loadId', value: task.plan.toteId ?? task.id },
-    { key: 'locationId', value: task.plan.location },
-    { key: 'sku', value: task.plan.sku },
-    { key: 'quantity', value: task.plan.quantity },
-  ];
-  return buildRouteOrder({
-    ...opts,
-    orderId: task.id,
-    releasedUpTo,
-    actionsAt: (i) => {
-      const actions: VdaAction[] = [];
-      if (i === pickAt) actions.push({ actionId: actionIdOf.pick(task.id), actionType: profile.pickActionType, blockingType: 'HARD', actionParameters: params });
-      if (i === route.nodes.length - 1) {
-        actions.push({ actionId: actionIdOf.drop(task.id), actionType: profile.dropActionType, blockingType: 'HARD', actionParameters: params.slice(0, 1) });
-      }
-      return actions;
-    },
-  });
+  const trip = opts.trip ?? task.progress.trip ?? tripPlanFor(STANDARD_PROFILE, [task]);
+  const byIndex = new Map<number, VdaAction[]>();
+  // Each pick goes on the first visit of its node after the previous pick. A stop a re-route
+  // left out carries no action: task progress fails that line when the tote is dropped.
+  let from = 0;
+  for (const p of trip.picks) {
+    const i = route.nodes.indexOf(p.nodeId, from);
+    if (i < 0) continue;
+    byIndex.set(i, [...(byIndex.get(i) ?? []), { actionId: actionIdOf.pick(p.taskId), actionType: p.action.actionType, blockingType: 'HARD', actionParameters: p.action.parameters }]);
+    from = i;
+  }
+  const last = route.nodes.length - 1;
+  byIndex.set(last, [...(byIndex.get(last) ?? []), { actionId: actionIdOf.drop(task.id), actionType: trip.drop.actionType, blockingType: 'HARD', actionParameters: trip.drop.parameters }]);
+  return buildRouteOrder({ ...opts, orderId: task.id, releasedUpTo, actionsAt: (i) => byIndex.get(i) ?? [] });
 }
 
 /**

@@ -184,7 +184,8 @@ export class StepPhysics {
   private trip(pick: string, drop: string): number | undefined {
     if (!this.graph.has(pick) || !this.graph.has(drop)) return undefined;
     const approach = this.graph.shortestPath(drop, pick, this.amr.maxSpeed);
-    const carry = this.graph.shortestPath(pick, drop, this.amr.maxSpeed);
+    // Every carry ends at one of few drop nodes: the cached tree into the drop serves them all.
+    const carry = this.graph.shortestPathCached(pick, drop, this.amr.maxSpeed);
     if (!approach || !carry) return undefined;
     // Trapezoid per leg, plus what slower edges add over cruising at full speed.
     const leg = (r: { length: number; travelTime: number }): number =>
@@ -216,10 +217,13 @@ export class StepPhysics {
   private typicalDurations(mean: (xs: number[], fallback: number) => number): Map<TaskKind, number> {
     const { layout } = this;
     const pack = layout.stations.find((s) => s.kind === 'pack' && s.nodeId !== undefined);
+    // A spread sample is as good a mean as all of them: a 1,900-pod floor would otherwise run a
+    // route search per pod before the first ETA.
+    const amrLocations = evenSample(layout.locations.filter((l) => l.zone === 'amr' && l.nodeId), TYPICAL_SAMPLE);
     const trips = pack?.nodeId
-      ? layout.locations.flatMap((l) => (l.zone === 'amr' && l.nodeId ? (this.nominal('amr.pickTrip', { pickNodeId: l.nodeId, dropNodeId: pack.nodeId }) ?? []) : []))
+      ? amrLocations.flatMap((l) => (l.nodeId ? (this.nominal('amr.pickTrip', { pickNodeId: l.nodeId, dropNodeId: pack.nodeId }) ?? []) : []))
       : [];
-    const cranes = layout.locations.flatMap((l) => (l.zone === 'asrs' ? (this.nominal('asrs.retrieve', { location: l.id }) ?? []) : []));
+    const cranes = evenSample(layout.locations.filter((l) => l.zone === 'asrs'), TYPICAL_SAMPLE).flatMap((l) => this.nominal('asrs.retrieve', { location: l.id }) ?? []);
     const toStation: number[] = [];
     const toPort: number[] = [];
     for (const asrs of layout.devices.asrs) {
@@ -430,4 +434,14 @@ export function etaMoved(a: OrderEta | undefined, b: OrderEta | undefined, thres
     const y = b[k];
     return x === null || y === null ? x !== y : Math.abs(x - y) >= thresholdMs;
   });
+}
+
+/** How many locations the typical trip and crane durations are averaged over. */
+const TYPICAL_SAMPLE = 64;
+
+/** At most `n` items spread evenly over `xs` (all of them when there are fewer). */
+function evenSample<T>(xs: readonly T[], n: number): T[] {
+  if (xs.length <= n) return [...xs];
+  const step = xs.length / n;
+  return Array.from({ length: n }, (_, i) => xs[Math.floor(i * step)] as T);
 }

@@ -26,6 +26,17 @@ describe('execution planning', () => {
     expect(trip).toMatchObject({ kind: 'amr.pickTrip', deviceClass: 'amr', deviceId: undefined, plan: { pickNodeId: amrLocation.nodeId, dropNodeId: pack.nodeId, quantity: 2 } });
   });
 
+  it('sends a trip to the least used pack station, unless the order already has one', () => {
+    const rmfs = JSON.parse(readFileSync(new URL('../../simulators/sites/rmfs-large.json', import.meta.url), 'utf8')) as SiteLayout;
+    const packs = rmfs.stations.filter((s) => s.kind === 'pack');
+    expect(packs.length).toBeGreaterThan(1);
+    const location = rmfs.locations.find((l) => l.zone === 'amr')!;
+    const load = new Map(packs.map((s, i) => [s.id, i === 2 ? 0 : 5]));
+    const plan = (packStationId?: string) => planLine(rmfs, { lineId: 'L', orderId: 'O-1', sku: 'SKU-1', quantity: 1, location, portLoad: new Map(), stationLoad: load, packStationId })[0]!.plan;
+    expect(plan().stationId).toBe(packs[2]!.id);
+    expect(plan(packs[4]!.id)).toMatchObject({ stationId: packs[4]!.id, dropNodeId: packs[4]!.nodeId });
+  });
+
   it('plans an AS/RS-zone line as retrieve, convey, arm pick, convey back, store, on the least loaded port', () => {
     const busyPort = demo.devices.asrs[0]!.ports[0]!.id;
     const steps = planLine(demo, { lineId: 'L', orderId: 'O-1', sku: 'SKU-2', quantity: 1, location: asrsLocation, portLoad: new Map([[busyPort, 3]]), stationLoad: new Map() });

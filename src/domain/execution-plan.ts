@@ -27,6 +27,8 @@ export interface PlanInput {
   /** Active task counts per port and per arm station, to spread the work. */
   portLoad: ReadonlyMap<string, number>;
   stationLoad: ReadonlyMap<string, number>;
+  /** The pack station the order's other lines go to: its totes consolidate there. */
+  packStationId?: string | undefined;
 }
 
 export class PlanningError extends Error {
@@ -41,8 +43,21 @@ export function planLine(layout: SiteLayout, input: PlanInput): TaskDraft[] {
   return input.location.zone === 'amr' ? planAmrTrip(layout, input) : planAsrsFlow(layout, input);
 }
 
+/**
+ * The order's pack station when it has one, else the least used: a floor with several stations
+ * (rmfs-large has seven) would otherwise queue every trip at the first.
+ */
+function choosePackStation(layout: SiteLayout, input: PlanInput): SiteLayout['stations'][number] | undefined {
+  const packs = layout.stations.filter((s) => s.kind === 'pack' && s.nodeId !== undefined);
+  const same = packs.find((s) => s.id === input.packStationId);
+  if (same) return same;
+  let best = packs[0];
+  for (const s of packs) if ((input.stationLoad.get(s.id) ?? 0) < (input.stationLoad.get(best?.id ?? '') ?? 0)) best = s;
+  return best;
+}
+
 function planAmrTrip(layout: SiteLayout, input: PlanInput): TaskDraft[] {
-  const pack = layout.stations.find((s) => s.kind === 'pack' && s.nodeId !== undefined);
+  const pack = choosePackStation(layout, input);
   if (!pack?.nodeId) throw new PlanningError('the site has no pack station on the route graph');
   if (!input.location.nodeId) throw new PlanningError(`location ${input.location.id} has no graph node`);
   return [

@@ -121,6 +121,25 @@ export interface TaskProgress {
   failure?: string;
   /** Units a picking step found missing (it picked fewer than planned). */
   shortBy?: number;
+  /**
+   * AMR trips: the actions the vehicle's profile asked for, rendered at dispatch, so that order
+   * updates and re-sends carry the same ones. On a batched trip, the lead task's trip lists
+   * every line's pick; the other tasks point to the lead with `tripOf`.
+   */
+  trip?: TripPlan;
+  tripOf?: string;
+}
+
+/** A VDA node action as the vehicle's profile wants it (type and parameters). */
+export interface TripAction {
+  actionType: string;
+  parameters: { key: string; value: string | number }[];
+}
+
+/** One vehicle trip: picks in visiting order (one per task), then one drop of the tote. */
+export interface TripPlan {
+  picks: { taskId: string; nodeId: string; action: TripAction }[];
+  drop: TripAction;
 }
 
 export interface TaskRecord {

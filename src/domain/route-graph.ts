@@ -25,10 +25,21 @@ interface Arc {
   length: number;
 }
 
+interface RouteTree {
+  time: Map<string, number>;
+  next: Map<string, Arc>;
+}
+
+/** Targets whose route trees are kept: pick nodes in use, the pack stations, chargers. */
+const MAX_CACHED_TREES = 256;
+
 export class RouteGraph {
   private readonly nodes = new Map<string, GraphNode>();
   private readonly arcs = new Map<string, Arc[]>();
   private deadEnds: Set<string> | undefined;
+  /** Arcs by the node they lead to, built on first use by `shortestPathCached`. */
+  private reverse: Map<string, Arc[]> | undefined;
+  private readonly trees = new Map<string, RouteTree>();
 
   constructor(layout: Pick<SiteLayout, 'graph'>) {
     for (const n of layout.graph.nodes) {
@@ -72,6 +83,31 @@ export class RouteGraph {
   /** Dijkstra on travel time; undefined when `to` cannot be reached. */
   shortestPath(from: string, to: string, maxSpeed = 1.5): Route | undefined {
     return this.search(from, to, undefined, maxSpeed);
+  }
+
+  /**
+   * The same travel time as `shortestPath`, from a cached tree of fastest routes into `to`
+   * (one reverse Dijkstra per target and speed; the graph never changes). Ranking many vehicles
+   * against one pick node costs one search instead of one per vehicle. Among routes of equal
+   * time it may pick a different one than `shortestPath`.
+   */
+  shortestPathCached(from: string, to: string, maxSpeed = 1.5): Route | undefined {
+    this.node(from);
+    const tree = this.treeInto(to, maxSpeed);
+    const travelTime = tree.time.get(from);
+    if (travelTime === undefined) return undefined;
+    const nodes = [from];
+    const steps: RouteStep[] = [];
+    let length = 0;
+    for (let at = from; at !== to; ) {
+      const hop = tree.next.get(at);
+      if (!hop) return undefined;
+      steps.push({ edgeId: hop.edge.id, from: at, to: hop.to, length: hop.length });
+      nodes.push(hop.to);
+      length += hop.length;
+      at = hop.to;
+    }
+    return { nodes, steps, length, travelTime };
   }
 
   /**
@@ -124,6 +160,46 @@ export class RouteGraph {
       travelTime += best.time;
     }
     return { nodes: [...nodes], steps, length: steps.reduce((s, x) => s + x.length, 0), travelTime };
+  }
+
+  /** Fastest times into `to` from every node that reaches it, and each node's next hop; LRU-cached. */
+  private treeInto(to: string, maxSpeed: number): RouteTree {
+    const key = `${to}\u0000${maxSpeed}`;
+    const hit = this.trees.get(key);
+    if (hit) {
+      this.trees.delete(key);
+      this.trees.set(key, hit);
+      return hit;
+    }
+    this.node(to);
+    if (this.reverse === undefined) {
+      this.reverse = new Map([...this.nodes.keys()].map((id) => [id, []]));
+      for (const [from, arcs] of this.arcs) for (const arc of arcs) this.reverse.get(arc.to)?.push({ edge: arc.edge, to: from, length: arc.length });
+    }
+    const time = new Map<string, number>([[to, 0]]);
+    const next = new Map<string, Arc>();
+    const heap = new MinHeap();
+    heap.push(0, to);
+    const done = new Set<string>();
+    while (heap.size > 0) {
+      const [t, id] = heap.pop();
+      if (done.has(id)) continue;
+      done.add(id);
+      // `back.to` is the node an arc leaves from; driving it reaches `id`.
+      for (const back of this.reverse.get(id) ?? []) {
+        const speed = Math.min(maxSpeed, back.edge.maxSpeed ?? maxSpeed);
+        const nt = t + back.length / speed;
+        if (nt < (time.get(back.to) ?? Infinity)) {
+          time.set(back.to, nt);
+          next.set(back.to, { edge: back.edge, to: id, length: back.length });
+          heap.push(nt, back.to);
+        }
+      }
+    }
+    const tree = { time, next };
+    if (this.trees.size >= MAX_CACHED_TREES) this.trees.delete(this.trees.keys().next().value as string);
+    this.trees.set(key, tree);
+    return tree;
   }
 
   private search(from: string, to: string, avoid: ReadonlySet<string> | undefined, maxSpeed: number): Route | undefined {

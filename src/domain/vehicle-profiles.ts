@@ -6,6 +6,7 @@
  * watchdog period after which a silent vehicle counts as unreachable.
  */
 import Type, { type Static } from 'typebox';
+import type { TripAction } from './records.js';
 
 /** Values a parameter template may name; anything else in braces is kept literally. */
 export const PARAMETER_FIELDS = ['loadId', 'locationId', 'sku', 'quantity', 'nodeId', 'taskId'] as const;
@@ -29,6 +30,8 @@ export const VehicleProfileSchema = Type.Object({
   maxSpeed: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
   /** Seconds of silence after which the vehicle counts as unreachable. */
   watchdogSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  /** Pick stops one trip of this vehicle may make (its tote's room); absent: the core's `tripBatchSize`. */
+  maxPicksPerTrip: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
 });
 export type VehicleProfile = Static<typeof VehicleProfileSchema>;
 
@@ -96,4 +99,9 @@ export function renderParameters(
     }
     return { key, value: value.replace(/\{(\w+)\}/g, (m, name: string) => ((PARAMETER_FIELDS as readonly string[]).includes(name) ? String(values[name as ParameterField] ?? '') : m)) };
   });
+}
+
+/** A pick or drop as the profile wants it, its parameters filled in: what goes on the order's node. */
+export function renderAction(template: VehicleProfile['pick'], values: Partial<Record<ParameterField, string | number>>): TripAction {
+  return { actionType: template.actionType, parameters: renderParameters(template, values) };
 }
