@@ -47,6 +47,30 @@ export const ConfigSchema = Type.Object(
       'x-problem': 'must be one MQTT topic level of letters, digits, _ or -',
       description: 'VDA 5050 interface name, the first topic level of `{interface}/v2/...`.',
     }),
+    mqttUsersFile: Type.Optional(
+      NonEmpty({
+        description:
+          'JSON file of MQTT logins for the embedded broker, `{ "users": [{ "username", "role": "device"|"observer"|"core", "passwordHash" }] }` (hash with `npx tsx src/adapters/mqtt/hash-password.ts`); a device\'s username is its topic address. Unset: with `simulate` the demo devices get generated logins, otherwise the broker accepts anonymous clients (logged loudly).',
+      }),
+    ),
+    mqttUsername: NonEmpty({ default: 'pickwire-core', description: 'Username the core logs in with on an external broker (the embedded broker gives the core its own login).' }),
+    mqttPassword: Type.Optional(NonEmpty({ description: 'Password of mqttUsername on an external broker.' })),
+    mqttCaFile: Type.Optional(NonEmpty({ description: 'PEM CA certificate(s) the core trusts for an external mqtts:// broker with a private CA.' })),
+    tls: Type.Optional(
+      Type.Object(
+        {
+          certFile: NonEmpty({ description: 'PEM certificate chain: HTTP is served over HTTPS and the embedded broker speaks MQTT over TLS (mqtts) on mqttPort.' }),
+          keyFile: NonEmpty({ description: 'PEM private key of tls.certFile.' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    httpRateLimitPerSecond: Type.Integer({
+      minimum: 0,
+      maximum: 1_000_000,
+      default: 2000,
+      description: 'Requests per second one API token (or, without one, one client address) may make under /api/v1; more get 429 PW_ERR_RATE_LIMITED with Retry-After. 0 turns the limit off.',
+    }),
     dataDir: NonEmpty({ default: './data', description: 'Directory of the SQLite store and the generated admin token.' }),
     site: NonEmpty({ default: 'demo', description: 'Site layout: a bundled layout name or a path to a layout JSON file.' }),
     simulate: Type.Boolean({
@@ -136,6 +160,13 @@ export const ConfigSchema = Type.Object(
       description:
         'Traffic control: how many nodes ahead of an AMR are reserved for it and released in its order (the VDA 5050 base) at once; the rest of its route is sent as horizon.',
     }),
+    tripBatchSize: Type.Integer({
+      minimum: 1,
+      maximum: 100,
+      default: 4,
+      description:
+        "Most lines of one order one AMR trip picks into the order's tote (several pick stops, one drop at pack); 1 sends a trip per line. A vehicle profile's maxPicksPerTrip may allow fewer.",
+    }),
     sourcingWeightCost: Type.Number({ minimum: 0, default: 1, description: 'Sourcing: weight of cost (handling plus carriage) when scoring candidate sites.' }),
     sourcingWeightDistance: Type.Number({ minimum: 0, default: 1, description: 'Sourcing: weight of distance from site to customer.' }),
     sourcingWeightTime: Type.Number({ minimum: 0, default: 1, description: 'Sourcing: weight of the promised delivery time.' }),
@@ -190,7 +221,7 @@ interface Leaf {
   check: (value: unknown) => boolean;
 }
 
-const SECRET_KEYS = new Set(['tokens', 'influx.token', 'shopifyWebhookSecret']);
+const SECRET_KEYS = new Set(['tokens', 'influx.token', 'shopifyWebhookSecret', 'mqttPassword']);
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const screaming = (s: string) => kebab(s).replace(/-/g, '_').toUpperCase();

@@ -5,7 +5,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { coreStateTopic, encodeCorePresence, encodeVda, vdaSubscription, vdaTopic, wcsSubscription } from '../protocols/index.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from './adapters/mqtt/embedded-broker.js';
+import type { EmbeddedBroker } from './adapters/mqtt/embedded-broker.js';
+import { setUpMqtt, type DeviceLogins } from './adapters/mqtt/mqtt-setup.js';
 import { MqttTransport } from './adapters/mqtt/mqtt-transport.js';
 import { SqliteStore } from './adapters/sqlite/sqlite-store.js';
 import { loadSiteLayout } from './adapters/site-loader.js';
@@ -30,6 +31,7 @@ import { createLocalNotifier } from './api/stream.js';
 import type { AppContext } from './app/context.js';
 import { DeviceRegistry, type DeviceView } from './app/device-registry.js';
 import { Dispatcher } from './app/dispatcher.js';
+import { FleetProfiles } from './app/fleet-profiles.js';
 import { ReleasePlanner } from './app/release-planner.js';
 import { EXCEPTION_TYPES } from './domain/records.js';
 import { SourcingService } from './app/sourcing-service.js';
@@ -57,7 +59,7 @@ import { RouteGraph } from './domain/route-graph.js';
 import type { SiteLayout } from './domain/site-layout.js';
 import { createLogger, rateLimitedLog } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import type { Clock, TelemetrySink } from './ports.js';
+import type { Clock, Notifier, TelemetrySink, Transport } from './ports.js';
 import { loadTokens, type TokenTable } from './tokens.js';
 
 export const CORE_VERSION = '0.1.0';
@@ -67,6 +69,16 @@ export interface CoreOverrides {
   logger?: Logger;
   layout?: SiteLayout;
   metrics?: Metrics;
+  /**
+   * The core's MQTT side, e.g. the in-memory bus of a fast simulation run: no MQTT client and no
+   * embedded broker are started then (`mqttUrl` is empty).
+   */
+  transport?: Transport;
+  /**
+   * Periods (ms) of display-only work: live ETA refresh (1 s by default) and device telemetry
+   * (1 s). A fast simulation run has no one watching and stretches them; control is unaffected.
+   */
+  displayTicks?: { etaMs?: number; telemetryMs?: number };
   /** Extra tokens beside the configured ones (the simulated order feed's channel token). */
   extraTokens?: { name: string; role: 'channel' | 'operator' | 'viewer' | 'admin'; token: string }[];
 }
@@ -81,8 +93,14 @@ export interface Core {
   readonly registry: DeviceRegistry;
   readonly traffic: TrafficController;
   readonly metrics: Metrics;
+  /** Order intake, for in-process channels (the fast simulation runner has no HTTP). */
+  readonly intake: OrderIntake;
+  /** Live events (orders, lines, tasks, devices) as the dashboard stream sees them. */
+  readonly notifier: Notifier;
   /** The broker URL devices should use (the embedded one's, or the configured external one). */
   readonly mqttUrl: string;
+  /** Generated MQTT logins of the simulated devices (key `amr:AMR-01`); set when `simulate` runs without mqttUsersFile. */
+  readonly mqttDeviceLogins: DeviceLogins | undefined;
   /** Set once `listen()` ran. */
   httpUrl: string | undefined;
   listen(): Promise<string>;
@@ -144,14 +162,16 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   // Devices that joined on their own in an earlier run show up (as unknown) until they speak.
   for (const d of store.loadDevices()) if (!registry.get(d.id)) registry.restore(d.data as DeviceView);
 
-  let broker: EmbeddedBroker | undefined;
-  if (!config.mqttUrl) broker = await startEmbeddedBroker({ host: config.mqttHost, port: config.mqttPort, logger: logger.child({ component: 'broker' }) });
-  const mqttUrl = config.mqttUrl ?? broker?.url ?? '';
+  // Embedded or external broker, logins, ACL and TLS: src/adapters/mqtt/mqtt-setup.ts.
+  const mqttSide = overrides.transport ? undefined : await setUpMqtt({ config, layout, logger, metrics, now: () => clock.now() });
+  const broker: EmbeddedBroker | undefined = mqttSide?.broker;
+  const mqttUrl = mqttSide?.url ?? '';
   const coreId = `pickwire-core-${siteId}-${randomBytes(4).toString('hex')}`;
   const presence = (online: boolean): string => encodeCorePresence({ online, timestamp: new Date(clock.now()).toISOString(), coreId, version: CORE_VERSION });
-  const transport = await MqttTransport.connect({
+  const transport: Transport = overrides.transport ?? await MqttTransport.connect({
     url: mqttUrl,
     clientId: coreId,
+    ...mqttSide?.login,
     will: { topic: coreStateTopic(siteId), payload: presence(false), qos: 1, retain: true },
     logger: logger.child({ component: 'mqtt' }),
   });
@@ -168,9 +188,22 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   const releasePlanner = new ReleasePlanner(ctx, lines, { window: config.releaseWindow });
   const traffic = new TrafficController(ctx, registry, { interfaceName: config.mqttInterface, lookahead: config.trafficLookaheadNodes }, { onCommandsQueued: () => publisher.kick() });
   registry.useReservations((id) => traffic.reservedNodes(id));
-  const dispatcher = new Dispatcher(ctx, registry, lines, { interfaceName: config.mqttInterface, jobExpirySeconds: 60 }, () => publisher.kick(), releasePlanner, traffic);
+  // Vendors' vehicle profiles (layout `vehicleProfiles`): actions, parameters, speed, watchdog.
+  const fleetProfiles = new FleetProfiles(layout, 15_000);
+  const dispatcher = new Dispatcher(
+    ctx,
+    registry,
+    lines,
+    { interfaceName: config.mqttInterface, jobExpirySeconds: 60, tripBatchSize: config.tripBatchSize, lowBatteryPercent: config.lowBatteryPercent },
+    () => publisher.kick(),
+    releasePlanner,
+    traffic,
+    fleetProfiles,
+  );
   const progress = new TaskProgressService(ctx, registry, lines, kickDispatch, exceptions);
-  const watchdog = new ExecutionWatchdog(ctx, registry, progress, exceptions, { interfaceName: config.mqttInterface, taskTimeoutMs: config.taskTimeoutSeconds * 1000, traffic }, () => publisher.kick());
+  // A vehicle's refusal is understood (who is excluded from what) before task progress fails the trip.
+  progress.watchVdaStates((deviceId, _serialNumber, s) => dispatcher.observeVehicleState(deviceId, s));
+  const watchdog = new ExecutionWatchdog(ctx, registry, progress, exceptions, { interfaceName: config.mqttInterface, taskTimeoutMs: config.taskTimeoutSeconds * 1000, traffic, profiles: fleetProfiles }, () => publisher.kick());
   const intake = new OrderIntake(ctx, lines, sourcing, { maxLineQuantity: config.maxLineQuantity, risk: { ...DEFAULT_RISK_CONFIG, threshold: config.riskHoldThreshold } });
   const cancellation = new CancellationService(ctx, registry, lines, { interfaceName: config.mqttInterface }, { onCommandsQueued: () => publisher.kick(), onTasksFreed: kickDispatch });
   const deviceCommands = new DeviceCommandService(ctx, registry, { interfaceName: config.mqttInterface, progress, traffic }, {
@@ -257,10 +290,10 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   every(DISPATCH_TICK_MS, kickDispatch);
   every(TRAFFIC_TICK_MS, () => traffic.tick());
   every(WATCHDOG_TICK_MS, () => watchdog.sweep());
-  every(ETA_TICK_MS, () => etas.tick());
+  every(overrides.displayTicks?.etaMs ?? ETA_TICK_MS, () => etas.tick());
   every(WATCHDOG_TICK_MS, () => charging.sweep());
   every(WATCHDOG_TICK_MS, () => jams.sweep());
-  every(TELEMETRY_TICK_MS, () => {
+  every(overrides.displayTicks?.telemetryMs ?? TELEMETRY_TICK_MS, () => {
     const now = clock.now();
     for (const v of registry.list()) telemetry.recordDevice(v, registry.status(v, now));
     telemetry.tick();
@@ -309,7 +342,10 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
     registry,
     traffic,
     metrics,
+    intake,
+    notifier,
     mqttUrl,
+    mqttDeviceLogins: mqttSide?.deviceLogins,
     httpUrl: undefined,
     async listen() {
       const address = await app.listen({ port: config.httpPort, host: config.httpHost });
@@ -329,7 +365,9 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
       if (!flushed) log.warn({ pending: store.unsent(1000).length }, 'outbox not fully flushed; it is durable and will be sent on the next start');
       publisher.stop();
       // A graceful stop says so; the last will only covers a crash.
-      await transport.close({ beforeDisconnect: () => transport.publish(coreStateTopic(siteId), presence(false), { qos: 1, retain: true }) });
+      const goodbye = (): Promise<void> => transport.publish(coreStateTopic(siteId), presence(false), { qos: 1, retain: true });
+      if (transport instanceof MqttTransport) await transport.close({ beforeDisconnect: goodbye });
+      else await goodbye().then(() => transport.close(), () => transport.close());
       await broker?.close();
       telemetry.flushCounters();
       await telemetrySink.close();

@@ -9,4 +9,8 @@ export { checkLayoutReferences, type LayoutProblem } from './domain/site-check.j
 export * from './domain/site-layout.js';
 export { RouteGraph, type Route } from './domain/route-graph.js';
 export type { Clock, Transport, Notifier, LiveEvent } from './ports.js';
+export { MemoryBus, BusClient, type BusWill, type MemoryBusOptions, type BusStats } from './adapters/memory/memory-bus.js';
+export { MemoryTransport } from './adapters/memory/memory-transport.js';
+export type { OrderIntake, IntakeResult } from './app/intake.js';
+export type { OrderInput, OrderRecord, LineRecord, TaskRecord } from './domain/records.js';
 export { PickwireError, ERROR_CATALOG, type ErrorCode } from './errors.js';

@@ -26,6 +26,8 @@ export const REDACT_PATHS = [
   '*.adminToken',
   'password',
   '*.password',
+  'mqttPassword',
+  '*.mqttPassword',
   'influx.token',
   'config.influx.token',
   'config.tokens',

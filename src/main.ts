@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from './config.js';
-import { createCore } from './core.js';
+import { createCore, type Core } from './core.js';
 import { resolveSitePath } from './adapters/site-loader.js';
 import { PickwireError } from './errors.js';
 import { createLogger } from './logger.js';
@@ -43,11 +43,11 @@ async function main(): Promise<void> {
     },
   });
   const httpUrl = await core.listen();
-  if (config.simulate && simToken) simulator = startSimulator(core.mqttUrl, httpUrl, simToken, config);
+  if (config.simulate && simToken) simulator = startSimulator(core.mqttUrl, httpUrl, simToken, config, core.mqttDeviceLogins);
 
   // A wildcard bind is reachable as localhost; a specific address only as itself.
   const wildcard = config.httpHost === '0.0.0.0' || config.httpHost === '::';
-  const publicUrl = wildcard ? `http://localhost:${new URL(httpUrl).port}` : httpUrl;
+  const publicUrl = wildcard ? `${new URL(httpUrl).protocol}//localhost:${new URL(httpUrl).port}` : httpUrl;
   const feedRate = config.orderFeedRate ?? core.layout.orderFeed?.ordersPerMinute ?? 0;
   const token = core.tokens.adminToken;
   process.stdout.write(
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   );
 }
 
-function startSimulator(mqttUrl: string, httpUrl: string, token: string, config: ReturnType<typeof loadConfig>): ChildProcess {
+function startSimulator(mqttUrl: string, httpUrl: string, token: string, config: ReturnType<typeof loadConfig>, mqttLogins: Core['mqttDeviceLogins']): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', SIMULATOR_ENTRY], {
     // The IPC channel is how the simulator learns that the core died: it disconnects then.
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -80,6 +80,10 @@ function startSimulator(mqttUrl: string, httpUrl: string, token: string, config:
       PICKWIRE_SIM_SITE: resolveSitePath(config.site),
       PICKWIRE_SIM_INTERFACE: config.mqttInterface,
       PICKWIRE_SIM_LOG_LEVEL: config.logLevel,
+      // The devices' generated MQTT logins; a child's environment is readable by its own user only.
+      ...(mqttLogins ? { PICKWIRE_SIM_MQTT_LOGINS: JSON.stringify(mqttLogins) } : {}),
+      // A self-signed certificate of the core must be trusted by the simulated site too.
+      ...(config.tls ? { NODE_EXTRA_CA_CERTS: config.tls.certFile } : {}),
       ...(config.orderFeedRate !== undefined ? { PICKWIRE_SIM_ORDER_RATE: String(config.orderFeedRate) } : {}),
     },
   });

@@ -29,7 +29,18 @@ export interface IngestHooks {
   onVdaState?(view: DeviceView, s: VdaState): void;
 }
 
+/**
+ * Kinds whose messages are snapshots of a device's current state: an older one arriving after a
+ * newer one (a QoS 1 redelivery, a buffer replayed after a reconnect) would move the device back
+ * in time — traffic control would park a vehicle on a node it left and block others behind a
+ * phantom. `connection` is not among them: a last will carries the timestamp of the connect.
+ */
+const SNAPSHOT_KINDS: ReadonlySet<string> = new Set(['state', 'visualization', 'jobState', 'telemetry']);
+
 export class Ingest {
+  /** Newest applied (headerId, timestamp) per device and snapshot kind. */
+  private readonly newest = new Map<string, { headerId: number; at: number }>();
+
   constructor(
     private readonly ctx: AppContext,
     private readonly registry: DeviceRegistry,
@@ -108,9 +119,14 @@ export class Ingest {
       this.reject('vda5050', kind, source, err.message);
       return undefined;
     }
-    const header = msg as { manufacturer: string; serialNumber: string };
+    const header = msg as { manufacturer: string; serialNumber: string; headerId: number; timestamp: string };
     if (header.serialNumber !== serialNumber || header.manufacturer !== manufacturer) {
       this.reject('vda5050', kind, source, 'header manufacturer/serialNumber differ from the topic');
+      return undefined;
+    }
+    const stale = this.staleness(`vda5050:${source}:${kind}`, kind, header.headerId, header.timestamp);
+    if (stale) {
+      this.reject('vda5050', kind, source, stale);
       return undefined;
     }
     this.ctx.metrics.mqttMessagesReceived.inc({ family: 'vda5050', topic: kind });
@@ -166,8 +182,30 @@ export class Ingest {
       this.reject('wcs', kind, deviceId, `header deviceId ${msg.header.deviceId} differs from the topic`);
       return undefined;
     }
+    const stale = this.staleness(`wcs:${deviceId}:${kind}`, kind, msg.header.headerId, msg.header.timestamp);
+    if (stale) {
+      this.reject('wcs', kind, deviceId, stale);
+      return undefined;
+    }
     this.ctx.metrics.mqttMessagesReceived.inc({ family: 'wcs', topic: kind });
     return msg;
+  }
+
+  /**
+   * Why a snapshot message is stale, or undefined to apply it (and remember it as the newest).
+   * Stale means older on both counts: a lower headerId and an earlier timestamp than one already
+   * applied. A rebooted device restarts its headerIds but stamps the current time, so it is
+   * heard at once; exact duplicates are not stale (applying them again changes nothing).
+   */
+  private staleness(key: string, kind: string, headerId: number, timestamp: string): string | undefined {
+    if (!SNAPSHOT_KINDS.has(kind)) return undefined;
+    const at = Date.parse(timestamp);
+    const last = this.newest.get(key);
+    if (last && headerId < last.headerId && at < last.at) {
+      return `stale: headerId ${headerId} at ${timestamp} is older than headerId ${last.headerId} at ${new Date(last.at).toISOString()}, already applied`;
+    }
+    if (!Number.isNaN(at)) this.newest.set(key, { headerId, at });
+    return undefined;
   }
 
   private reject(family: string, kind: string, source: string, reason: string, topic?: string): void {
@@ -184,6 +222,7 @@ function lastLevel(topic: string): string {
 function reasonClass(reason: string): string {
   if (reason.startsWith('unrecognised topic')) return 'topic';
   if (reason.startsWith('internal')) return 'internal';
+  if (reason.startsWith('stale')) return 'stale';
   if (reason.includes('differ')) return 'identity';
   return 'decode';
 }

@@ -134,6 +134,10 @@ export class OrderIntake {
             for (const effect of effects) after(effect);
             outcomes.push(() => p.resolve(result));
           } catch (err) {
+            // A store that refuses writes (disk full, I/O error) may have rolled back the whole
+            // transaction, not just this savepoint: abort the group, so no neighbour commits
+            // half of itself or outside the transaction; every order in it gets the 503.
+            if (err instanceof PickwireError && err.code === 'PW_ERR_STORE_UNAVAILABLE') throw err;
             outcomes.push(() => p.reject(err));
           }
         }

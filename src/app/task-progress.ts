@@ -53,12 +53,18 @@ export class TaskProgressService {
     if (DONE.includes(task.state)) {
       // The echo still confirms the command, or the outbox would re-send it forever.
       this.ctx.store.confirm(correlationOf.vda(serialNumber, task.id, s.orderUpdateId), this.ctx.clock.now());
+      // Lines that rode on the trip cannot be picked without it: they are tried again.
+      const stranded = this.tripMembers(task, deviceId);
+      if (stranded.length > 0) runInTransaction(this.ctx.store, (after) => stranded.forEach((m) => this.failTask(m, `the trip it rode on (${task.id}) ended ${task.state.toLowerCase()}`, after)));
       return;
     }
     runInTransaction(this.ctx.store, (after) => {
+      const members = this.tripMembers(task, deviceId);
       if (rejected && String(orderId) !== s.orderId) {
         this.ctx.store.confirm(correlationOf.vda(serialNumber, task.id, task.progress.updateId ?? 0), this.ctx.clock.now());
-        this.failTask(task, `vehicle rejected the order: ${rejected.errorType}${rejected.errorDescription ? ` (${rejected.errorDescription})` : ''}`, after);
+        const reason = `vehicle rejected the order: ${rejected.errorType}${rejected.errorDescription ? ` (${rejected.errorDescription})` : ''}`;
+        for (const m of members) this.failTask(m, reason, after);
+        this.failTask(task, reason, after);
         return;
       }
       if (s.orderUpdateId >= (task.progress.updateId ?? 0)) {
@@ -68,6 +74,7 @@ export class TaskProgressService {
       const byId = new Map(s.actionStates.map((a) => [a.actionId, a]));
       const pick = byId.get(actionIdOf.pick(task.id));
       const drop = byId.get(actionIdOf.drop(task.id));
+      for (const m of members) this.onTripMember(m, byId, drop, after);
       if (pick?.actionStatus === 'FAILED' || drop?.actionStatus === 'FAILED') {
         const failed = pick?.actionStatus === 'FAILED' ? pick : drop;
         this.failTask(current, `${failed?.actionType ?? 'action'} failed${failed?.resultDescription ? `: ${failed.resultDescription}` : ''}`, after);
@@ -78,6 +85,36 @@ export class TaskProgressService {
         this.finishTask(current, after);
       }
     });
+  }
+
+  /** The other open tasks of a batched trip led by `lead` (its order carries their picks). */
+  private tripMembers(lead: TaskRecord, deviceId: string): TaskRecord[] {
+    const picks = lead.progress.trip?.picks ?? [];
+    if (picks.length < 2) return [];
+    return picks.flatMap((p) => {
+      if (p.taskId === lead.id) return [];
+      const t = this.ctx.store.getTask(p.taskId);
+      return t && t.deviceId === deviceId && t.progress.tripOf === lead.id && !DONE.includes(t.state) ? [t] : [];
+    });
+  }
+
+  /**
+   * One line of a batched trip: its own pick action is applied as it finishes (stock and line
+   * move at once), and it is done with the trip's one drop. A drop without its pick (a re-route
+   * left its stop out) fails the line's task so it is tried again.
+   */
+  private onTripMember(member: TaskRecord, byId: ReadonlyMap<string, VdaState['actionStates'][number]>, drop: VdaState['actionStates'][number] | undefined, after: AfterCommit): void {
+    let current = this.markRunning(member, after);
+    const pick = byId.get(actionIdOf.pick(member.id));
+    if (pick?.actionStatus === 'FAILED' || drop?.actionStatus === 'FAILED') {
+      const failed = pick?.actionStatus === 'FAILED' ? pick : drop;
+      this.failTask(current, `${failed?.actionType ?? 'action'} failed${failed?.resultDescription ? `: ${failed.resultDescription}` : ''}`, after);
+      return;
+    }
+    if (pick?.actionStatus === 'FINISHED') current = this.applyPick(current, pick.actionId, pickedQuantity(pick.resultDescription, current.plan.quantity), after);
+    if (drop?.actionStatus !== 'FINISHED') return;
+    if (current.progress.applied.includes(actionIdOf.pick(member.id))) this.finishTask(current, after);
+    else this.failTask(current, `the trip dropped its tote without picking ${member.lineId} (its stop was left out)`, after);
   }
 
   onWcsJobState(deviceId: string, s: WcsJobState): void {
@@ -141,7 +178,8 @@ export class TaskProgressService {
     this.journal(task, 'task.finished', {}, now);
     this.resourceShortfall(task, after);
     after(() => {
-      if (task.deviceId && task.deviceClass === 'amr') this.registry.assign(task.deviceId, undefined);
+      // Only the task the vehicle holds frees it (not a line riding along on its trip).
+      if (task.deviceId && task.deviceClass === 'amr' && task.progress.tripOf === undefined) this.registry.assign(task.deviceId, undefined);
       this.notifyTask({ ...task, state: 'FINISHED' });
       this.onTaskDone();
     });
@@ -229,7 +267,7 @@ export class TaskProgressService {
     const line = this.ctx.store.getLine(task.lineId);
     if (line) this.lines.fail(line, reason, after, { taskId: task.id, deviceId: task.deviceId, type: cause.type });
     after(() => {
-      if (task.deviceId && task.deviceClass === 'amr') this.registry.assign(task.deviceId, undefined);
+      if (task.deviceId && task.deviceClass === 'amr' && task.progress.tripOf === undefined) this.registry.assign(task.deviceId, undefined);
       this.notifyTask({ ...task, state });
       this.onTaskDone();
     });

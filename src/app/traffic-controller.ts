@@ -174,9 +174,12 @@ export class TrafficController {
       if (this.refused(s, d.orderId, d.updateId)) this.endDrive(d, s, 'refused');
       return;
     }
-    if (!d && hasBase(s)) d = this.adopt(view, s);
+    // After a restart a vehicle mid-trip often stands at the end of its base, asking for more
+    // (nothing released ahead): its trip must be picked up too, or it waits there forever.
+    if (!d && (hasBase(s) || this.openTripOf(view.id, s) !== undefined)) d = this.adopt(view, s);
     if (!d) {
-      if (!this.table.park(id, s.lastNodeId, this.pinFor(id, s))) {
+      // Standing on a node another vehicle holds only ahead of itself: where it stands wins.
+      if (!this.table.park(id, s.lastNodeId, this.pinFor(id, s)) && !(this.table.cede(s.lastNodeId) && this.table.park(id, s.lastNodeId, this.pinFor(id, s)))) {
         this.ctx.logger.warn({ deviceId: id, node: s.lastNodeId, holder: this.table.holder(s.lastNodeId) }, 'traffic: vehicle stands on a node another vehicle holds');
       }
       return;
@@ -186,8 +189,10 @@ export class TrafficController {
       if (d.kind === 'move') this.ctx.store.confirm(correlationOf.vda(d.vehicle.serialNumber, d.orderId, s.orderUpdateId), this.ctx.clock.now());
     }
     if (this.refused(s, d.orderId, d.updateId) && d.acked < d.updateId) this.resync(d, s);
+    else if (d.acked >= d.updateId) this.holdReportedBase(d, s);
     const index = s.lastNodeSequenceId % 2 === 0 ? s.lastNodeSequenceId / 2 : undefined;
     const released = this.table.advance(id, s.lastNodeId, index);
+    this.catchUp(d, s.lastNodeId, index);
     // Back on a node: whatever it was stopped across before this drive is behind it.
     const pinned = this.table.pinned(id);
     if (pinned !== undefined && !midEdge(s) && this.table.pin(id, undefined)) released.push(pinned);
@@ -199,6 +204,20 @@ export class TrafficController {
       this.extend(d, { asked: s.newBaseRequest === true });
     }
     if (released.length > 0) this.retryWaiting();
+  }
+
+  /**
+   * The vehicle stands on a node of its route beyond what the table holds for it: it drove a base
+   * released before a restart that the recovered drive could not reserve (another vehicle held it
+   * then). Where it stands wins over a window held ahead by another; its window restarts there,
+   * up to the base it was released, as far as free.
+   */
+  private catchUp(d: Drive, nodeId: string, index: number | undefined): void {
+    const plan = this.table.plan(d.vehicleId);
+    if (index === undefined || !plan || index <= plan.upTo || d.route.nodes[index] !== nodeId) return;
+    this.table.cede(nodeId);
+    const grant = this.table.reservePath(d.vehicleId, d.route.nodes, index, Math.max(0, d.releasedUpTo - index));
+    this.ctx.logger.warn({ deviceId: d.vehicleId, orderId: d.orderId, node: nodeId, held: grant.upTo >= index, blocked: grant.blocked }, 'traffic: vehicle drove past what the table held for it');
   }
 
   /** Whether the drive's purpose is over: a trip's task ended (finished, failed, canceled). */
@@ -271,6 +290,25 @@ export class TrafficController {
     const lastBaseSeq = Math.max(s.lastNodeSequenceId, ...s.nodeStates.filter((n) => n.released).map((n) => n.sequenceId));
     d.releasedUpTo = Math.floor(lastBaseSeq / 2);
     d.acked = d.updateId;
+  }
+
+  /**
+   * The base the vehicle reports is what it may drive, whatever this controller remembers: after
+   * a restart an update sent by the previous core (re-sent from the outbox) can release more than
+   * the recovered drive knows. Those nodes are held for it (as far as free) and the next update
+   * stitches onto the vehicle's real last base node, not a stale one it would refuse.
+   */
+  private holdReportedBase(d: Drive, s: VdaState): void {
+    const lastBase = Math.floor(Math.max(s.lastNodeSequenceId, ...s.nodeStates.filter((n) => n.released).map((n) => n.sequenceId)) / 2);
+    if (lastBase <= d.releasedUpTo || lastBase >= d.route.nodes.length) return;
+    const plan = this.table.plan(d.vehicleId);
+    if (!plan || lastBase <= plan.upTo) {
+      d.releasedUpTo = lastBase;
+      return;
+    }
+    const grant = this.table.reservePath(d.vehicleId, d.route.nodes, plan.at, lastBase - plan.at);
+    if (grant.upTo < lastBase) this.ctx.logger.warn({ deviceId: d.vehicleId, orderId: d.orderId, blocked: grant.blocked }, 'traffic: a released base overlaps another vehicle');
+    d.releasedUpTo = lastBase;
   }
 
   // -- extending the base -----------------------------------------------------------------------
@@ -483,6 +521,8 @@ export class TrafficController {
    * as no other vehicle holds them.
    */
   private adopt(view: DeviceView, s: VdaState): Drive | undefined {
+    // Its own position first, even when a base recovered earlier for another vehicle covers it.
+    this.table.cede(s.lastNodeId);
     const ahead = [...s.nodeStates].sort((a, b) => a.sequenceId - b.sequenceId);
     const base = ahead.filter((n) => n.released);
     const task = this.ctx.store.getTask(s.orderId);
@@ -507,6 +547,7 @@ export class TrafficController {
         startedAt: task.updatedAt,
       };
       this.drives.set(view.id, d);
+      this.retirePendingUpdates(d, task, s.orderUpdateId);
       return d;
     }
     // Blocked, it stays in the wait-for graph: an idle vehicle in its way is moved aside.
@@ -519,6 +560,31 @@ export class TrafficController {
       this.ctx.logger.warn({ deviceId: view.id, orderId: s.orderId, blocked: grant.blocked }, 'traffic: a vehicle was sent onto a node another vehicle holds');
     }
     return undefined;
+  }
+
+  /**
+   * Updates the previous core wrote but the vehicle never took (its state, the first this core
+   * sees, shows an older orderUpdateId; the broker that carried them died with that core) are
+   * still in the outbox and would be re-sent, releasing nodes this table never reserved for it:
+   * they are retired, and the drive goes on from the base the vehicle really has.
+   */
+  private retirePendingUpdates(d: Drive, task: TaskRecord, echoed: number): void {
+    const pending = task.progress.updateId ?? 0;
+    if (pending <= echoed) return;
+    const now = this.ctx.clock.now();
+    runInTransaction(this.ctx.store, () => {
+      for (let id = echoed + 1; id <= pending; id++) this.ctx.store.confirm(correlationOf.vda(d.vehicle.serialNumber, d.orderId, id), now);
+      this.ctx.store.updateTask(task.id, { progress: { ...task.progress, updateId: echoed } });
+    });
+    d.task = { ...task, progress: { ...task.progress, updateId: echoed } };
+    this.ctx.logger.info({ deviceId: d.vehicleId, orderId: d.orderId, retired: pending - echoed, orderUpdateId: echoed }, 'traffic: order updates the vehicle never got are retired after a restart');
+  }
+
+  /** The open trip task the vehicle's state carries, if it is this vehicle's. */
+  private openTripOf(vehicleId: string, s: VdaState): TaskRecord | undefined {
+    if (!s.orderId) return undefined;
+    const task = this.ctx.store.getTask(s.orderId);
+    return task && task.deviceId === vehicleId && task.deviceClass === 'amr' && !DONE.includes(task.state) ? task : undefined;
   }
 
   /** The latest route journaled for the task: at dispatch, or by a re-route since. */

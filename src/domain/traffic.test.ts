@@ -104,6 +104,19 @@ describe('ReservationTable', () => {
     expect(t.park('amr-1', 'a')).toBe(false);
   });
 
+  it('cedes a node held only ahead of a vehicle to one that stands on it, never the node the holder stands on', () => {
+    const t = new ReservationTable();
+    t.reservePath('amr-1', ['a', 'b', 'c', 'd'], 0, 3);
+    expect(t.park('amr-2', 'c')).toBe(false);
+    expect(t.cede('c')).toBe(true);
+    expect(t.held('amr-1')).toEqual(['a', 'b']);
+    expect(t.edgeHolderOf('b', 'c')).toBeUndefined();
+    expect(t.park('amr-2', 'c')).toBe(true);
+    expect(t.reservePath('amr-1', ['a', 'b', 'c', 'd'], 0, 3).blocked).toMatchObject({ nodeId: 'c', by: 'amr-2' });
+    expect(t.cede('a')).toBe(false);
+    expect(t.cede('zz')).toBe(true);
+  });
+
   it('releases the nodes behind a vehicle as it advances, keeping a node the path visits again', () => {
     const t = new ReservationTable();
     const path = ['a', 'b', 'p', 'b', 'c'];

@@ -188,6 +188,24 @@ export class ReservationTable {
     return true;
   }
 
+  /**
+   * Someone physically stands on `nodeId` while another vehicle holds it only as part of the
+   * window ahead of it — after a restart, bases recovered from vehicles' reports can overlap where
+   * the others stand. Where a vehicle stands wins: the holder's window is cut before the node (it
+   * then waits for it like for any held node). False when the holder stands on it or is stopped
+   * over it; true when the node is free afterwards.
+   */
+  cede(nodeId: string): boolean {
+    const holder = this.nodeHolder.get(nodeId);
+    if (holder === undefined) return true;
+    const p = this.plans.get(holder);
+    if (!p || p.pinned === nodeId) return false;
+    const i = p.nodes.indexOf(nodeId, p.at + 1);
+    if (i < 0 || i > p.upTo) return false;
+    this.apply(holder, { ...p, upTo: i - 1 });
+    return true;
+  }
+
   /** Forgets the vehicle: everything it held is free. Returns the released nodes. */
   releaseAll(vehicle: string): string[] {
     const released = this.apply(vehicle, undefined);

@@ -40,7 +40,7 @@ export function scaledClock(speed: number): SimClock {
  * come back where already-running devices keep reconnecting to.
  */
 export async function startHarness(
-  opts: { mqttUrl?: string; mqttPort?: number; simulate?: boolean; speed?: number; dataDir?: string; env?: Record<string, string>; layout?: SiteLayout } = {},
+  opts: { mqttUrl?: string; mqttPort?: number; simulate?: boolean; speed?: number; dataDir?: string; env?: Record<string, string>; layout?: SiteLayout; beforeListen?: (core: Core) => void } = {},
 ): Promise<Harness> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'pickwire-test-'));
   const argv = ['--http-port', '0', '--mqtt-port', String(opts.mqttPort ?? 0), '--mqtt-host', '127.0.0.1', '--http-host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'warn'];
@@ -50,6 +50,8 @@ export async function startHarness(
     env: { PICKWIRE_TOKENS: `admin:admin:${ADMIN_TOKEN},shop:channel:${CHANNEL_TOKEN},watcher:viewer:${VIEWER_TOKEN}`, ...opts.env },
   });
   const core = await createCore(config, { logger: createLogger({ level: 'warn' }), ...(opts.layout ? { layout: opts.layout } : {}) });
+  // Before listen, while the app's plugins are not loaded yet: e.g. an onRoute hook sees every route.
+  opts.beforeListen?.(core);
   const baseUrl = await core.listen();
   let site: SimulatedSite | undefined;
   if (opts.simulate !== false) {

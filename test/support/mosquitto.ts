@@ -19,7 +19,8 @@ export interface RunningMosquitto {
   url: string;
   port: number;
   stop(): Promise<void>;
-  restart(): Promise<void>;
+  /** Stops the broker (SIGTERM) and starts it again on the same port, after `downMs` without one. */
+  restart(downMs?: number): Promise<void>;
 }
 
 async function waitForPort(port: number, timeoutMs: number): Promise<void> {
@@ -63,8 +64,9 @@ export async function startMosquitto(): Promise<RunningMosquitto> {
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,
-    restart: async () => {
+    restart: async (downMs = 0) => {
       await kill();
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
       await launch();
     },
     stop: async () => {
