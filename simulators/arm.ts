@@ -14,13 +14,12 @@ import type { WcsDevice } from '../devices/index.js';
 import type { WcsAction } from '../protocols/index.js';
 import type { SiteLayout } from '../src/index.js';
 import { lognormal } from './distributions.js';
-import type { Fault, FaultKind, Faultable } from './faults.js';
 import type { InterruptibleLink } from './interruptible-link.js';
 import type { Rng } from './random.js';
-import type { HasUtilization, Utilization } from './utilization.js';
 import type { WcsSimOptions } from './wcs-connect.js';
-import { every, PAUSE_ACTIONS, param, WcsActionRunner, type ActionPlan } from './wcs-runner.js';
-import { connectInterruptible, WcsSimFaults } from './wcs-sim-faults.js';
+import { PAUSE_ACTIONS, param, type ActionPlan } from './wcs-runner.js';
+import { SimulatedWcsDevice } from './wcs-sim-device.js';
+import { connectInterruptible } from './wcs-sim-faults.js';
 
 export type ArmSpec = SiteLayout['devices']['arms'][number];
 
@@ -71,9 +70,7 @@ export function armPickTime(
   return { seconds, graspFailures, gaveUp: false };
 }
 
-export class SimulatedArm implements Faultable, HasUtilization {
-  readonly runner: WcsActionRunner;
-  readonly faults: WcsSimFaults;
+export class SimulatedArm extends SimulatedWcsDevice {
   unitsPicked = 0;
   /** Grasps that slipped and were retried. */
   graspFailures = 0;
@@ -85,22 +82,17 @@ export class SimulatedArm implements Faultable, HasUtilization {
   private mispicks = 0;
   private readonly behaviour: Required<Omit<ArmBehaviour, 'rng'>>;
   private readonly rng: Rng | undefined;
-  private readonly stopTelemetry: () => void;
 
   private constructor(
-    readonly device: WcsDevice,
+    device: WcsDevice,
     private readonly spec: ArmSpec,
     sim: WcsSimOptions,
     link: InterruptibleLink | undefined,
     behaviour: ArmBehaviour,
   ) {
+    super(device, sim, link, 'serial', ['breakdown', 'disconnect', 'slowdown']);
     this.rng = behaviour.rng;
     this.behaviour = { ...DEFAULTS, ...stripUndefined(behaviour) };
-    this.runner = new WcsActionRunner(device, sim.clock, 'serial', (_jobId, action) => this.plan(action));
-    const faultOpts: ConstructorParameters<typeof WcsSimFaults>[0] = { device, runner: this.runner, clock: sim.clock, kinds: ['breakdown', 'disconnect', 'slowdown'], telemetry: () => this.telemetry() };
-    if (link !== undefined) faultOpts.link = link;
-    this.faults = new WcsSimFaults(faultOpts);
-    this.stopTelemetry = every(sim.clock, sim.telemetryMs ?? 1000, () => this.telemetry());
   }
 
   static async start(spec: ArmSpec, sim: WcsSimOptions, behaviour: ArmBehaviour = {}): Promise<SimulatedArm> {
@@ -112,29 +104,6 @@ export class SimulatedArm implements Faultable, HasUtilization {
       capacities: { pickTime: spec.pickTime },
     });
     return new SimulatedArm(device, spec, sim, link, behaviour);
-  }
-
-  get faultKinds(): readonly FaultKind[] {
-    return this.faults.faultKinds;
-  }
-
-  get activeFaults(): readonly FaultKind[] {
-    return this.faults.activeFaults;
-  }
-
-  injectFault(fault: Fault): void {
-    this.faults.injectFault(fault);
-  }
-
-  utilization(): Utilization {
-    return this.faults.utilization();
-  }
-
-  async stop(graceful = true): Promise<void> {
-    this.stopTelemetry();
-    this.runner.stop();
-    this.faults.dispose();
-    await this.device.close(graceful);
   }
 
   /**
@@ -150,7 +119,7 @@ export class SimulatedArm implements Faultable, HasUtilization {
     this.mispicks += count;
   }
 
-  private plan(action: WcsAction): ActionPlan | { failed: string } {
+  protected plan(action: WcsAction): ActionPlan | { failed: string } {
     if (action.actionType !== 'pick') return { failed: `unsupported action type ${action.actionType}` };
     const quantity = Number(param(action, 'quantity'));
     if (!Number.isInteger(quantity) || quantity < 1) return { failed: `quantity must be a positive integer, got ${param(action, 'quantity') ?? '(missing)'}` };
@@ -177,7 +146,7 @@ export class SimulatedArm implements Faultable, HasUtilization {
     };
   }
 
-  private telemetry(): void {
+  protected telemetry(): void {
     const r = this.runner;
     const current = r.inProgress[0]?.action;
     const loads = current === undefined ? [] : (['sourceLoadId', 'targetLoadId'] as const).flatMap((k) => {

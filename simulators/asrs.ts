@@ -12,14 +12,13 @@
 import type { WcsDevice } from '../devices/index.js';
 import type { WcsAction } from '../protocols/index.js';
 import type { SiteLayout } from '../src/index.js';
-import type { Fault, FaultKind, Faultable } from './faults.js';
 import type { InterruptibleLink } from './interruptible-link.js';
 import { craneMoveTime, DEFAULT_CRANE, PORT_POINT, type CraneSpec, type RackPoint } from './kinematics.js';
 import { PortBuffers } from './port-buffers.js';
-import type { HasUtilization, Utilization } from './utilization.js';
 import type { WcsSimOptions } from './wcs-connect.js';
-import { every, PAUSE_ACTIONS, param, WcsActionRunner, type ActionPlan } from './wcs-runner.js';
-import { connectInterruptible, WcsSimFaults } from './wcs-sim-faults.js';
+import { PAUSE_ACTIONS, param, type ActionPlan } from './wcs-runner.js';
+import { SimulatedWcsDevice } from './wcs-sim-device.js';
+import { connectInterruptible } from './wcs-sim-faults.js';
 
 export type AsrsSpec = SiteLayout['devices']['asrs'][number];
 type Location = SiteLayout['locations'][number];
@@ -35,34 +34,27 @@ export interface AsrsOptions {
   ports?: PortBuffers;
 }
 
-export class SimulatedAsrs implements Faultable, HasUtilization {
-  readonly runner: WcsActionRunner;
-  readonly faults: WcsSimFaults;
+export class SimulatedAsrs extends SimulatedWcsDevice {
   readonly ports: PortBuffers;
   readonly crane: CraneSpec;
   private readonly locations: Map<string, Location>;
   private readonly portIds: Set<string>;
   private shuttle: RackPoint = PORT_POINT;
-  private readonly stopTelemetry: () => void;
 
   private constructor(
-    readonly device: WcsDevice,
+    device: WcsDevice,
     spec: AsrsSpec,
     layout: SiteLayout,
     sim: WcsSimOptions,
     link: InterruptibleLink | undefined,
     opts: AsrsOptions,
   ) {
+    super(device, sim, link, 'serial', ['breakdown', 'disconnect', 'slowdown']);
     this.crane = { ...DEFAULT_CRANE, ...spec.crane, levelHeight: spec.levelHeight };
     this.locations = new Map(layout.locations.filter((l) => l.asrsId === spec.id).map((l) => [l.id, l]));
     this.portIds = new Set(spec.ports.map((p) => p.id));
     this.ports = opts.ports ?? new PortBuffers(Infinity);
     this.ports.declare([...this.portIds]);
-    this.runner = new WcsActionRunner(device, sim.clock, 'serial', (_jobId, action) => this.plan(action));
-    const faultOpts: ConstructorParameters<typeof WcsSimFaults>[0] = { device, runner: this.runner, clock: sim.clock, kinds: ['breakdown', 'disconnect', 'slowdown'], telemetry: () => this.telemetry() };
-    if (link !== undefined) faultOpts.link = link;
-    this.faults = new WcsSimFaults(faultOpts);
-    this.stopTelemetry = every(sim.clock, sim.telemetryMs ?? 1000, () => this.telemetry());
   }
 
   static async start(spec: AsrsSpec, layout: SiteLayout, sim: WcsSimOptions, opts: AsrsOptions = {}): Promise<SimulatedAsrs> {
@@ -76,30 +68,7 @@ export class SimulatedAsrs implements Faultable, HasUtilization {
     return new SimulatedAsrs(device, spec, layout, sim, link, opts);
   }
 
-  get faultKinds(): readonly FaultKind[] {
-    return this.faults.faultKinds;
-  }
-
-  get activeFaults(): readonly FaultKind[] {
-    return this.faults.activeFaults;
-  }
-
-  injectFault(fault: Fault): void {
-    this.faults.injectFault(fault);
-  }
-
-  utilization(): Utilization {
-    return this.faults.utilization();
-  }
-
-  async stop(graceful = true): Promise<void> {
-    this.stopTelemetry();
-    this.runner.stop();
-    this.faults.dispose();
-    await this.device.close(graceful);
-  }
-
-  private plan(action: WcsAction): ActionPlan | { failed: string } {
+  protected plan(action: WcsAction): ActionPlan | { failed: string } {
     if (action.actionType !== 'retrieve' && action.actionType !== 'store') return { failed: `unsupported action type ${action.actionType}` };
     const binId = param(action, 'binId');
     const portId = param(action, 'portId');
@@ -137,7 +106,7 @@ export class SimulatedAsrs implements Faultable, HasUtilization {
     };
   }
 
-  private telemetry(): void {
+  protected telemetry(): void {
     const r = this.runner;
     const loads = [...this.portIds].flatMap((port) => [...this.ports.bins(port, 'outbound'), ...this.ports.bins(port, 'inbound')].map((bin) => ({ loadId: bin, locationId: port, position: 0 })));
     this.device

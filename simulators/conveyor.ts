@@ -13,13 +13,13 @@ import type { WcsAction } from '../protocols/index.js';
 import type { SiteLayout } from '../src/index.js';
 import { Belt, type Tote } from './belt.js';
 import type { SimClock } from './clock.js';
-import type { Fault, FaultKind, Faultable } from './faults.js';
 import type { InterruptibleLink } from './interruptible-link.js';
 import type { PortBuffers } from './port-buffers.js';
-import type { HasUtilization, Utilization, UtilizationState } from './utilization.js';
+import type { UtilizationState } from './utilization.js';
 import type { WcsSimOptions } from './wcs-connect.js';
-import { every, PAUSE_ACTIONS, param, WcsActionRunner, type ActionPlan } from './wcs-runner.js';
-import { connectInterruptible, WcsSimFaults } from './wcs-sim-faults.js';
+import { PAUSE_ACTIONS, param, type ActionPlan } from './wcs-runner.js';
+import { SimulatedWcsDevice } from './wcs-sim-device.js';
+import { connectInterruptible } from './wcs-sim-faults.js';
 
 export type ConveyorSpec = SiteLayout['devices']['conveyors'][number];
 
@@ -37,14 +37,11 @@ interface Carried {
   left: boolean;
 }
 
-export class SimulatedConveyor implements Faultable, HasUtilization {
-  readonly runner: WcsActionRunner;
-  readonly faults: WcsSimFaults;
+export class SimulatedConveyor extends SimulatedWcsDevice {
   readonly belt: Belt;
   private readonly clock: SimClock;
   private readonly ports: PortBuffers | undefined;
   private readonly carried = new Map<Tote, Carried>();
-  private readonly stopTelemetry: () => void;
   /** Belt time at `baseAt`, and how fast it runs now (0 when stopped). */
   private baseBt = 0;
   private baseAt: number;
@@ -53,29 +50,18 @@ export class SimulatedConveyor implements Faultable, HasUtilization {
   private readonly portWaits = new Map<string, () => void>();
 
   private constructor(
-    readonly device: WcsDevice,
+    device: WcsDevice,
     private readonly spec: ConveyorSpec,
     sim: WcsSimOptions,
     link: InterruptibleLink | undefined,
     opts: ConveyorOptions,
   ) {
+    super(device, sim, link, 'parallel', ['breakdown', 'jam', 'disconnect', 'slowdown']);
     this.clock = sim.clock;
     this.ports = opts.ports;
     this.baseAt = sim.clock.now();
     this.belt = new Belt(spec);
-    this.runner = new WcsActionRunner(device, sim.clock, 'parallel', (_jobId, action) => this.plan(action));
-    const faultOpts: ConstructorParameters<typeof WcsSimFaults>[0] = {
-      device,
-      runner: this.runner,
-      clock: sim.clock,
-      kinds: ['breakdown', 'jam', 'disconnect', 'slowdown'],
-      telemetry: () => this.telemetry(),
-      stateOf: () => this.judge(),
-    };
-    if (link !== undefined) faultOpts.link = link;
-    this.faults = new WcsSimFaults(faultOpts);
     this.runner.onChange(() => this.setRate(this.runner.isFrozen ? 0 : this.runner.speedFactor));
-    this.stopTelemetry = every(sim.clock, sim.telemetryMs ?? 1000, () => this.telemetry());
   }
 
   static async start(spec: ConveyorSpec, sim: WcsSimOptions, opts: ConveyorOptions = {}): Promise<SimulatedConveyor> {
@@ -89,29 +75,9 @@ export class SimulatedConveyor implements Faultable, HasUtilization {
     return new SimulatedConveyor(device, spec, sim, link, opts);
   }
 
-  get faultKinds(): readonly FaultKind[] {
-    return this.faults.faultKinds;
-  }
-
-  get activeFaults(): readonly FaultKind[] {
-    return this.faults.activeFaults;
-  }
-
-  injectFault(fault: Fault): void {
-    this.faults.injectFault(fault);
-  }
-
-  utilization(): Utilization {
-    return this.faults.utilization();
-  }
-
-  async stop(graceful = true): Promise<void> {
-    this.stopTelemetry();
+  protected override beforeStop(): void {
     this.cancelWake?.();
     for (const cancel of this.portWaits.values()) cancel();
-    this.runner.stop();
-    this.faults.dispose();
-    await this.device.close(graceful);
   }
 
   /** A fault to inject: a tote jams the belt; everything on it stops until `clearJam()`. */
@@ -123,7 +89,7 @@ export class SimulatedConveyor implements Faultable, HasUtilization {
     this.faults.endFault('jam');
   }
 
-  private plan(action: WcsAction): ActionPlan | { failed: string } {
+  protected plan(action: WcsAction): ActionPlan | { failed: string } {
     if (action.actionType !== 'transport') return { failed: `unsupported action type ${action.actionType}` };
     const loadId = param(action, 'loadId');
     const from = param(action, 'from');
@@ -203,7 +169,7 @@ export class SimulatedConveyor implements Faultable, HasUtilization {
     return this.ports?.isPort(stop) ?? false;
   }
 
-  private judge(): UtilizationState {
+  protected override utilizationState(): UtilizationState {
     if (this.carried.size === 0) return 'idle';
     if (this.rate === 0) return 'blocked';
     const bt = this.bt();
@@ -211,7 +177,7 @@ export class SimulatedConveyor implements Faultable, HasUtilization {
     return 'blocked';
   }
 
-  private telemetry(): void {
+  protected telemetry(): void {
     const r = this.runner;
     const bt = this.bt();
     const loads = [...this.carried.values()].map(({ tote }) => ({ loadId: tote.loadId, locationId: this.spec.id, position: this.belt.positionOf(tote, bt) }));

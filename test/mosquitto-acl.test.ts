@@ -11,12 +11,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeVda } from '../protocols/index.js';
-import { VDA_SAMPLES } from '../protocols/testdata/vda5050-samples.js';
 import { renderMosquittoAcl } from '../src/domain/mqtt-acl.js';
 import { startHarness, waitFor, type Harness } from './support/harness.js';
 import { MOSQUITTO_SKIP_REASON, mosquittoBinary } from './support/mosquitto.js';
 import { freePort } from './support/process.js';
+import { batteriesSeenByCore, idleVdaState } from './support/vehicle-reports.js';
 
 const ACL_FILE = new URL('../deploy/mosquitto/acl.example', import.meta.url);
 const MANUFACTURER = 'pickwire-sim';
@@ -54,32 +53,13 @@ async function waitForPort(port: number): Promise<void> {
   );
 }
 
-function vdaState(serialNumber: string, battery: number): string {
-  return encodeVda('state', {
-    ...VDA_SAMPLES.state,
-    manufacturer: MANUFACTURER,
-    serialNumber,
-    orderId: '',
-    orderUpdateId: 0,
-    lastNodeId: '',
-    nodeStates: [],
-    edgeStates: [],
-    actionStates: [],
-    loads: [],
-    errors: [],
-    information: [],
-    driving: false,
-    batteryState: { batteryCharge: battery, charging: false },
-  });
-}
-
 describe.skipIf(!runnable)(`Mosquitto with the Pickwire acl_file${runnable ? '' : ` — skipped: ${MOSQUITTO_SKIP_REASON}`}`, () => {
   let dir: string;
   let broker: ChildProcess;
   let url: string;
   let h: Harness;
   const clients: MqttClient[] = [];
-  const batteriesOfAmr02: number[] = [];
+  let batteriesOfAmr02: number[] = [];
 
   const login = async (username: keyof typeof USERS, password = USERS[username]): Promise<MqttClient> => {
     const c = await mqtt.connectAsync(url, { username, password, protocolVersion: 5, reconnectPeriod: 0, clientId: `acl-${username.replace('/', '-')}-${clients.length}` });
@@ -112,10 +92,7 @@ describe.skipIf(!runnable)(`Mosquitto with the Pickwire acl_file${runnable ? '' 
     url = `mqtt://127.0.0.1:${port}`;
     // The real core, logged in as pickwire-core through the external-broker settings.
     h = await startHarness({ mqttUrl: url, simulate: false, env: { PICKWIRE_MQTT_PASSWORD: USERS['pickwire-core'] } });
-    h.core.notifier.subscribe((e) => {
-      const d = e.data as { id?: string; battery?: number } | undefined;
-      if (e.type === 'device.updated' && d?.id === 'amr-02' && d.battery !== undefined) batteriesOfAmr02.push(d.battery);
-    });
+    batteriesOfAmr02 = batteriesSeenByCore(h, 'amr-02');
   }, 60_000);
 
   afterAll(async () => {
@@ -135,13 +112,13 @@ describe.skipIf(!runnable)(`Mosquitto with the Pickwire acl_file${runnable ? '' 
 
   it("drops a device's report under another device's address; the core sees only the genuine one", async () => {
     const amr02 = await login('pickwire-sim/amr-02');
-    await amr02.publishAsync(`uagv/v2/${MANUFACTURER}/amr-02/state`, vdaState('amr-02', 66), { qos: 1 });
+    await amr02.publishAsync(`uagv/v2/${MANUFACTURER}/amr-02/state`, idleVdaState(MANUFACTURER, 'amr-02', 66), { qos: 1 });
     await waitFor('amr-02 battery 66 in the registry', () => h.core.registry.get('amr-02')?.battery === 66, 10_000);
 
     const impostor = await login('pickwire-sim/amr-01');
     // MQTT 5 lets Mosquitto say so: PUBACK reason 0x87 (not authorized).
-    await expect(impostor.publishAsync(`uagv/v2/${MANUFACTURER}/amr-02/state`, vdaState('amr-02', 4), { qos: 1 })).rejects.toThrow(/not authorized|135/i);
-    await amr02.publishAsync(`uagv/v2/${MANUFACTURER}/amr-02/state`, vdaState('amr-02', 67), { qos: 1 });
+    await expect(impostor.publishAsync(`uagv/v2/${MANUFACTURER}/amr-02/state`, idleVdaState(MANUFACTURER, 'amr-02', 4), { qos: 1 })).rejects.toThrow(/not authorized|135/i);
+    await amr02.publishAsync(`uagv/v2/${MANUFACTURER}/amr-02/state`, idleVdaState(MANUFACTURER, 'amr-02', 67), { qos: 1 });
     await waitFor('amr-02 battery 67 in the registry', () => h.core.registry.get('amr-02')?.battery === 67, 10_000);
     expect(batteriesOfAmr02).not.toContain(4);
   });

@@ -13,6 +13,7 @@ import { VDA_SAMPLES } from '../protocols/testdata/vda5050-samples.js';
 import { hashMqttPassword } from '../src/adapters/mqtt/mqtt-credentials.js';
 import { startSimulatedSite, type SimulatedSite } from '../simulators/index.js';
 import { startHarness, waitFor, type Harness } from './support/harness.js';
+import { batteriesSeenByCore, idleVdaState } from './support/vehicle-reports.js';
 
 const MANUFACTURER = 'pickwire-sim';
 const PASSWORDS = { 'amr-01': 'amr-01-password-0123', 'amr-02': 'amr-02-password-0123', 'amr-99': 'amr-99-password-0123', dispatcher: 'partner-core-password-01' };
@@ -53,29 +54,10 @@ async function grantedCodes(c: MqttClient, filters: string[]): Promise<number[]>
 
 const closed = (c: MqttClient): Promise<void> => new Promise((resolve) => (c.connected ? c.once('close', () => resolve()) : resolve()));
 
-function vdaState(serialNumber: string, battery: number): string {
-  return encodeVda('state', {
-    ...VDA_SAMPLES.state,
-    manufacturer: MANUFACTURER,
-    serialNumber,
-    orderId: '',
-    orderUpdateId: 0,
-    lastNodeId: '',
-    nodeStates: [],
-    edgeStates: [],
-    actionStates: [],
-    loads: [],
-    errors: [],
-    information: [],
-    driving: false,
-    batteryState: { batteryCharge: battery, charging: false },
-  });
-}
-
 describe('MQTT authentication and ACLs on the embedded broker', () => {
   let h: Harness;
   let dir: string;
-  const batteriesOfAmr02: number[] = [];
+  let batteriesOfAmr02: number[] = [];
   const clients: MqttClient[] = [];
   const login = async (name: keyof typeof PASSWORDS, username = `${MANUFACTURER}/${name}`): Promise<MqttClient> => {
     const c = await connect(h, username, PASSWORDS[name]);
@@ -92,10 +74,7 @@ describe('MQTT authentication and ACLs on the embedded broker', () => {
     const file = join(dir, 'mqtt-users.json');
     writeFileSync(file, JSON.stringify({ users: await Promise.all(users) }));
     h = await startHarness({ simulate: false, env: { PICKWIRE_MQTT_USERS_FILE: file } });
-    h.core.notifier.subscribe((e) => {
-      const d = e.data as { id?: string; battery?: number } | undefined;
-      if (e.type === 'device.updated' && d?.id === 'amr-02' && d.battery !== undefined) batteriesOfAmr02.push(d.battery);
-    });
+    batteriesOfAmr02 = batteriesSeenByCore(h, 'amr-02');
   }, 60_000);
 
   afterAll(async () => {
@@ -115,18 +94,18 @@ describe('MQTT authentication and ACLs on the embedded broker', () => {
   it("refuses a device publishing on another device's state topic; the core never sees it", async () => {
     const amr02 = await login('amr-02');
     // Control: the real amr-02 reporting its own state does reach the core.
-    await amr02.publishAsync(`uagv/v2/${MANUFACTURER}/amr-02/state`, vdaState('amr-02', 77), { qos: 1 });
+    await amr02.publishAsync(`uagv/v2/${MANUFACTURER}/amr-02/state`, idleVdaState(MANUFACTURER, 'amr-02', 77), { qos: 1 });
     await waitFor('amr-02 battery 77 in the registry', () => h.core.registry.get('amr-02')?.battery === 77, 10_000);
 
     const before = await refusedCount(h, 'publish-denied');
     const impostor = await login('amr-01');
     const gone = closed(impostor);
-    impostor.publish(`uagv/v2/${MANUFACTURER}/amr-02/state`, vdaState('amr-02', 5), { qos: 1 });
+    impostor.publish(`uagv/v2/${MANUFACTURER}/amr-02/state`, idleVdaState(MANUFACTURER, 'amr-02', 5), { qos: 1 });
     await gone;
     expect(await refusedCount(h, 'publish-denied')).toBe(before + 1);
 
     // A later genuine report arrives; the forged 5 % never did, in between or after.
-    await amr02.publishAsync(`uagv/v2/${MANUFACTURER}/amr-02/state`, vdaState('amr-02', 78), { qos: 1 });
+    await amr02.publishAsync(`uagv/v2/${MANUFACTURER}/amr-02/state`, idleVdaState(MANUFACTURER, 'amr-02', 78), { qos: 1 });
     await waitFor('amr-02 battery 78 in the registry', () => h.core.registry.get('amr-02')?.battery === 78, 10_000);
     expect(batteriesOfAmr02).toContain(77);
     expect(batteriesOfAmr02).not.toContain(5);

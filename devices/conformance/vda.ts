@@ -8,30 +8,19 @@
  */
 import { VDA_VERSION, decodeVda, vdaTopic, type VdaEdge, type VdaNode, type VdaOrder, type VdaState, type VdaTopicName } from '../../protocols/index.js';
 import { expectThat, increasing, isIsoTimestamp, sleep, type ConformanceCheck, type ConformanceSuite } from './checks.js';
-import { Probe, retainedOn } from './probe.js';
+import { retainedOn } from './probe.js';
+import { DeviceSuiteRunner, type DeviceUnderTest } from './runner.js';
 
-export interface VdaDeviceTarget {
-  /** Broker the vehicle is connected to, and the probe's credentials there. */
-  url: string;
-  username?: string;
-  password?: string;
+export interface VdaDeviceTarget extends DeviceUnderTest {
   interfaceName: string;
   manufacturer: string;
   serialNumber: string;
-  /** Brings the vehicle up (starts the simulator, powers the robot on); resolves once it should be connected. */
-  start: () => Promise<void>;
-  /** Takes it off the broker abruptly (process kill, cable pull). Without it the last-will checks are left out. */
-  kill?: () => Promise<void>;
-  /** Graceful shutdown. Without it the OFFLINE check is left out. */
-  stop?: () => Promise<void>;
   /**
    * A short route starting at the node the vehicle stands on (at least two nodes), positions in
    * `mapId`. The vehicle drives it during the suite and ends on its last node.
    */
   route: { nodeId: string; x: number; y: number }[];
   mapId: string;
-  /** Longest wait for one reply (5 s by default). */
-  timeoutMs?: number;
   /** Longest wait for the route to be driven (60 s by default). */
   routeTimeoutMs?: number;
 }
@@ -39,18 +28,12 @@ export interface VdaDeviceTarget {
 const TOPICS: VdaTopicName[] = ['state', 'connection', 'factsheet', 'visualization'];
 
 export function vdaConformanceSuite(t: VdaDeviceTarget): ConformanceSuite {
-  const timeout = t.timeoutMs ?? 5000;
   const addr = { interfaceName: t.interfaceName, manufacturer: t.manufacturer, serialNumber: t.serialNumber };
   const topic = (name: VdaTopicName): string => vdaTopic(addr, name);
-  const broker = { url: t.url, ...(t.username !== undefined ? { username: t.username } : {}), ...(t.password !== undefined ? { password: t.password } : {}) };
+  const runner = new DeviceSuiteRunner(t);
+  const { broker, p, timeout } = runner;
   const run = Math.random().toString(36).slice(2, 8);
-  let probe: Probe | undefined;
   let headerId = 0;
-  let running = false;
-  const p = (): Probe => {
-    if (probe === undefined) throw new Error('suite not set up');
-    return probe;
-  };
   const states = (): VdaState[] => p().on(topic('state')).map((m) => decodeVda('state', m.payload));
   const header = (): { headerId: number; timestamp: string; version: string; manufacturer: string; serialNumber: string } => ({
     headerId: ++headerId,
@@ -244,60 +227,16 @@ export function vdaConformanceSuite(t: VdaDeviceTarget): ConformanceSuite {
       },
     },
   ];
-  if (t.kill !== undefined) {
-    const kill = t.kill;
-    checks.push(
-      {
-        id: 'vda.lastWill',
-        rule: 'on an abrupt loss the broker publishes the retained last will CONNECTIONBROKEN',
-        run: async () => {
-          const since = Date.now();
-          running = false;
-          await kill();
-          await p().waitFor(topic('connection'), 'CONNECTIONBROKEN', (b) => decodeVda('connection', b).connectionState === 'CONNECTIONBROKEN', timeout, since);
-          const retained = await retainedOn(broker, topic('connection'), timeout);
-          expectThat(retained !== undefined && decodeVda('connection', retained).connectionState === 'CONNECTIONBROKEN', 'CONNECTIONBROKEN is not retained');
-        },
-      },
-      {
-        id: 'vda.reconnect.online',
-        rule: 'coming back, the vehicle announces ONLINE again (retained) and reports state',
-        run: async () => {
-          const since = Date.now();
-          await t.start();
-          running = true;
-          await p().waitFor(topic('connection'), 'ONLINE after reconnect', (b) => decodeVda('connection', b).connectionState === 'ONLINE', timeout, since);
-          await p().waitFor(topic('state'), 'a state after reconnect', () => true, timeout, since);
-        },
-      },
-    );
-  }
-  if (t.stop !== undefined) {
-    const stop = t.stop;
-    checks.push({
-      id: 'vda.close.offline',
-      rule: 'a graceful shutdown announces OFFLINE (retained)',
-      run: async () => {
-        const since = Date.now();
-        running = false;
-        await stop();
-        await p().waitFor(topic('connection'), 'OFFLINE', (b) => decodeVda('connection', b).connectionState === 'OFFLINE', timeout, since);
-      },
-    });
-  }
+  checks.push(
+    ...runner.lifecycleChecks({
+      prefix: 'vda',
+      connectionTopic: topic('connection'),
+      connectionState: (b) => decodeVda('connection', b).connectionState,
+      reconnect: { rule: 'coming back, the vehicle announces ONLINE again (retained) and reports state', topic: topic('state'), what: 'a state after reconnect' },
+    }),
+  );
 
-  return {
-    name: `VDA 5050 vehicle ${t.manufacturer}/${t.serialNumber}`,
-    setup: async () => {
-      if (route.length < 2) throw new Error('the target route needs at least two nodes');
-      probe = await Probe.connect({ ...broker, topics: TOPICS.map(topic) });
-      await t.start();
-      running = true;
-    },
-    checks,
-    teardown: async () => {
-      if (running) await t.stop?.().catch(() => undefined);
-      await probe?.close();
-    },
-  };
+  return runner.suite(`VDA 5050 vehicle ${t.manufacturer}/${t.serialNumber}`, TOPICS.map(topic), checks, () => {
+    if (route.length < 2) throw new Error('the target route needs at least two nodes');
+  });
 }

@@ -8,7 +8,8 @@
  */
 import { WCS_VERSION, decodeWcs, encodeWcs, wcsTopic, type ActionStatus, type WcsDeviceClass, type WcsJob, type WcsJobState, type WcsTopicName } from '../../protocols/index.js';
 import { expectThat, increasing, isIsoTimestamp, sleep, type ConformanceCheck, type ConformanceSuite } from './checks.js';
-import { Probe, retainedOn } from './probe.js';
+import { retainedOn } from './probe.js';
+import { DeviceSuiteRunner, type DeviceUnderTest } from './runner.js';
 
 /** One action of a test job: its type and parameters (ids are made up by the suite). */
 export interface WcsTestAction {
@@ -16,24 +17,14 @@ export interface WcsTestAction {
   parameters: Record<string, string>;
 }
 
-export interface WcsDeviceTarget {
-  url: string;
-  username?: string;
-  password?: string;
+export interface WcsDeviceTarget extends DeviceUnderTest {
   site: string;
   deviceClass: WcsDeviceClass;
   deviceId: string;
-  start: () => Promise<void>;
-  /** Abrupt loss (process kill, cable pull); without it the last-will checks are left out. */
-  kill?: () => Promise<void>;
-  /** Graceful shutdown; without it the OFFLINE check is left out. */
-  stop?: () => Promise<void>;
   /** A job the device completes on its own within `jobTimeoutMs`. */
   job: WcsTestAction[];
   /** A job that runs for several seconds, long enough to be canceled while it runs. */
   longJob: WcsTestAction[];
-  /** Longest wait for one reply (5 s by default). */
-  timeoutMs?: number;
   /** Longest wait for `job` to finish (60 s by default). */
   jobTimeoutMs?: number;
 }
@@ -43,18 +34,12 @@ const RANK: Record<ActionStatus, number> = { WAITING: 0, INITIALIZING: 1, RUNNIN
 const terminal = (s: ActionStatus): boolean => s === 'FINISHED' || s === 'FAILED';
 
 export function wcsConformanceSuite(t: WcsDeviceTarget): ConformanceSuite {
-  const timeout = t.timeoutMs ?? 5000;
   const addr = { site: t.site, deviceClass: t.deviceClass, deviceId: t.deviceId };
   const topic = (name: WcsTopicName): string => wcsTopic(addr, name);
-  const broker = { url: t.url, ...(t.username !== undefined ? { username: t.username } : {}), ...(t.password !== undefined ? { password: t.password } : {}) };
+  const runner = new DeviceSuiteRunner(t);
+  const { broker, p, timeout } = runner;
   const run = Math.random().toString(36).slice(2, 8);
-  let probe: Probe | undefined;
   let headerId = 0;
-  let running = false;
-  const p = (): Probe => {
-    if (probe === undefined) throw new Error('suite not set up');
-    return probe;
-  };
   const header = (): WcsJob['header'] => ({ headerId: ++headerId, timestamp: new Date().toISOString(), version: WCS_VERSION, site: t.site, deviceId: t.deviceId });
   const jobOf = (jobId: string, jobUpdateId: number, actions: WcsTestAction[]): WcsJob => ({
     header: header(),
@@ -214,59 +199,14 @@ export function wcsConformanceSuite(t: WcsDeviceTarget): ConformanceSuite {
       },
     },
   ];
-  if (t.kill !== undefined) {
-    const kill = t.kill;
-    checks.push(
-      {
-        id: 'wcs.lastWill',
-        rule: 'on an abrupt loss the broker publishes the retained last will CONNECTIONBROKEN',
-        run: async () => {
-          const since = Date.now();
-          running = false;
-          await kill();
-          await p().waitFor(topic('connection'), 'CONNECTIONBROKEN', (b) => decodeWcs('connection', b).connectionState === 'CONNECTIONBROKEN', timeout, since);
-          const retained = await retainedOn(broker, topic('connection'), timeout);
-          expectThat(retained !== undefined && decodeWcs('connection', retained).connectionState === 'CONNECTIONBROKEN', 'CONNECTIONBROKEN is not retained');
-        },
-      },
-      {
-        id: 'wcs.reconnect.online',
-        rule: 'coming back, the device announces ONLINE again (retained) and its factsheet',
-        run: async () => {
-          const since = Date.now();
-          await t.start();
-          running = true;
-          await p().waitFor(topic('connection'), 'ONLINE after reconnect', (b) => decodeWcs('connection', b).connectionState === 'ONLINE', timeout, since);
-          await p().waitFor(topic('factsheet'), 'a factsheet after reconnect', () => true, timeout, since);
-        },
-      },
-    );
-  }
-  if (t.stop !== undefined) {
-    const stop = t.stop;
-    checks.push({
-      id: 'wcs.close.offline',
-      rule: 'a graceful shutdown announces OFFLINE (retained)',
-      run: async () => {
-        const since = Date.now();
-        running = false;
-        await stop();
-        await p().waitFor(topic('connection'), 'OFFLINE', (b) => decodeWcs('connection', b).connectionState === 'OFFLINE', timeout, since);
-      },
-    });
-  }
+  checks.push(
+    ...runner.lifecycleChecks({
+      prefix: 'wcs',
+      connectionTopic: topic('connection'),
+      connectionState: (b) => decodeWcs('connection', b).connectionState,
+      reconnect: { rule: 'coming back, the device announces ONLINE again (retained) and its factsheet', topic: topic('factsheet'), what: 'a factsheet after reconnect' },
+    }),
+  );
 
-  return {
-    name: `wcs/v1 ${t.deviceClass} ${t.site}/${t.deviceId}`,
-    setup: async () => {
-      probe = await Probe.connect({ ...broker, topics: TOPICS.map(topic) });
-      await t.start();
-      running = true;
-    },
-    checks,
-    teardown: async () => {
-      if (running) await t.stop?.().catch(() => undefined);
-      await probe?.close();
-    },
-  };
+  return runner.suite(`wcs/v1 ${t.deviceClass} ${t.site}/${t.deviceId}`, TOPICS.map(topic), checks);
 }
