@@ -258,7 +258,7 @@ describe('device commands over HTTP and MQTT with the simulated site', () => {
     expect(charging.battery).toBeLessThan(100);
     expect(low.vehicle.state.orderId).toBe(chargeId);
     // The simulated AMR takes startCharging only as an instant action: it came on arrival.
-    expect(low.vehicle.actionStatus(`${chargeId}-startCharging`)).toBe('FINISHED');
+    await waitFor('startCharging to finish on amr-low', () => low.vehicle.actionStatus(`${chargeId}-startCharging`) === 'FINISHED' || undefined, 10_000, 50);
     expect(h.core.registry.freeVehicles(Date.now()).map((v) => v.id)).not.toContain('amr-low');
 
     // Full: the vehicle stops charging by itself, and the core lets it work again.

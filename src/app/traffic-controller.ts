@@ -22,6 +22,7 @@ import { buildMoveOrder, orderUpdateFrom } from '../domain/traffic-orders.js';
 import { findRetreat, planDetour, ReservationTable, resolveDeadlock, type Resolution, type WaitEdge } from '../domain/traffic.js';
 import type { AppContext } from './context.js';
 import { correlationOf } from './correlation.js';
+import { enqueueVdaInstantActions } from './instant-actions.js';
 import type { DeviceRegistry, DeviceView } from './device-registry.js';
 import { runInTransaction } from './unit-of-work.js';
 
@@ -42,6 +43,7 @@ export const TRAFFIC_EVENTS = {
   unresolved: 'traffic.deadlockUnresolved',
   movedAside: 'traffic.vehicleMovedAside',
   rerouted: 'traffic.rerouted',
+  moveCanceled: 'traffic.moveCanceled',
 } as const;
 
 interface Drive {
@@ -59,6 +61,10 @@ interface Drive {
   acked: number;
   /** Earlier drives go first when a deadlock is broken. */
   startedAt: number;
+  /** The route before the last re-route, and the update that carried it: restored if refused. */
+  rerouteOf?: { route: Route; pickIndex: number | undefined; updateId: number };
+  /** The vehicle's base does not lie on this route: no update could stitch onto it, none is sent. */
+  unstitchable?: boolean;
 }
 
 const DONE: readonly TaskState[] = ['FINISHED', 'FAILED', 'CANCELED'];
@@ -86,6 +92,8 @@ export class TrafficController {
   private stopped = false;
   /** Orders not sent by traffic control that overlap another vehicle's nodes, logged once each. */
   private readonly overlapsLogged = new Set<string>();
+  /** Moves from before a restart canceled on their vehicle (vehicle/orderId), so each is told once. */
+  private readonly movesCanceled = new Set<string>();
 
   constructor(
     private readonly ctx: AppContext,
@@ -178,6 +186,7 @@ export class TrafficController {
     // (nothing released ahead): its trip must be picked up too, or it waits there forever.
     if (!d && (hasBase(s) || this.openTripOf(view.id, s) !== undefined)) d = this.adopt(view, s);
     if (!d) {
+      this.cancelStrandedMove(view, s);
       // Standing on a node another vehicle holds only ahead of itself: where it stands wins.
       if (!this.table.park(id, s.lastNodeId, this.pinFor(id, s)) && !(this.table.cede(s.lastNodeId) && this.table.park(id, s.lastNodeId, this.pinFor(id, s)))) {
         this.ctx.logger.warn({ deviceId: id, node: s.lastNodeId, holder: this.table.holder(s.lastNodeId) }, 'traffic: vehicle stands on a node another vehicle holds');
@@ -290,6 +299,21 @@ export class TrafficController {
     const lastBaseSeq = Math.max(s.lastNodeSequenceId, ...s.nodeStates.filter((n) => n.released).map((n) => n.sequenceId));
     d.releasedUpTo = Math.floor(lastBaseSeq / 2);
     d.acked = d.updateId;
+    // A refused re-route leaves the vehicle on its old route: so is the drive, or every next update
+    // would stitch onto a node of the new route the vehicle does not have (and be refused again).
+    const before = d.rerouteOf?.updateId === d.updateId ? d.rerouteOf : undefined;
+    d.rerouteOf = undefined;
+    if (before) {
+      d.route = before.route;
+      d.pickIndex = before.pickIndex;
+      const at = s.lastNodeSequenceId / 2;
+      if (d.route.nodes[at] === s.lastNodeId && d.releasedUpTo < d.route.nodes.length) this.table.reservePath(d.vehicleId, d.route.nodes, at, Math.max(0, d.releasedUpTo - at));
+    }
+    const baseEnd = s.nodeStates.filter((n) => n.released).sort((a, b) => b.sequenceId - a.sequenceId)[0]?.nodeId ?? s.lastNodeId;
+    if (d.route.nodes[d.releasedUpTo] !== baseEnd) {
+      d.unstitchable = true;
+      this.ctx.logger.error({ deviceId: d.vehicleId, orderId: d.orderId, baseEnd, route: d.route.nodes }, 'traffic: the vehicle\'s base is not on the drive\'s route; no more updates for it');
+    }
   }
 
   /**
@@ -319,7 +343,7 @@ export class TrafficController {
    * reservation reaches.
    */
   private extend(d: Drive, when: { asked?: boolean; waiting?: boolean } = {}): void {
-    if (d.acked < d.updateId) return;
+    if (d.acked < d.updateId || d.unstitchable === true) return;
     const plan = this.table.plan(d.vehicleId);
     if (!plan || d.releasedUpTo >= d.route.nodes.length - 1) return;
     if (!when.asked && !when.waiting && d.releasedUpTo - plan.at > 1) return;
@@ -499,11 +523,13 @@ export class TrafficController {
   private reroute(d: Drive, nodes: string[], journal: { type: string; data: Record<string, unknown> }): void {
     const route = this.ctx.graph.routeAlong(nodes);
     const plan = this.table.plan(d.vehicleId);
-    if (!route || !plan) return;
+    if (!route || !plan || d.unstitchable === true) return;
+    const before = { route: d.route, pickIndex: d.pickIndex, updateId: d.updateId + 1 };
     d.route = route;
     if (d.task) d.pickIndex = pickIndexOf(route, d.task);
     const grant = this.table.reservePath(d.vehicleId, nodes, plan.at, this.opts.lookahead);
     this.sendUpdate(d, Math.max(grant.upTo, d.releasedUpTo), { type: journal.type, data: { ...journal.data, taskId: d.task?.id } });
+    if (d.updateId === before.updateId) d.rerouteOf = before;
   }
 
   /** Indices the drive must visit: the pick (while it is beyond the base), then the destination. */
@@ -578,6 +604,27 @@ export class TrafficController {
     });
     d.task = { ...task, progress: { ...task.progress, updateId: echoed } };
     this.ctx.logger.info({ deviceId: d.vehicleId, orderId: d.orderId, retired: pending - echoed, orderUpdateId: echoed }, 'traffic: order updates the vehicle never got are retired after a restart');
+  }
+
+  /**
+   * A move aside started by a previous core (it has no drive here) that stopped at the end of its
+   * base waits for an update no one will send: its order stays active, so the vehicle takes no
+   * trip and cannot be moved aside again, while it may stand in everyone's way. It is canceled
+   * (once); idle, the vehicle is moved again if it is in the way.
+   */
+  private cancelStrandedMove(view: DeviceView, s: VdaState): void {
+    if (!s.orderId.startsWith(MOVE_PREFIX) || hasBase(s) || s.nodeStates.length === 0 || s.driving) return;
+    const key = `${view.id}/${s.orderId}`;
+    if (this.movesCanceled.has(key)) return;
+    if (this.movesCanceled.size > 1000) this.movesCanceled.clear();
+    this.movesCanceled.add(key);
+    const vehicle = { manufacturer: view.manufacturer ?? s.manufacturer, serialNumber: view.serialNumber ?? s.serialNumber };
+    runInTransaction(this.ctx.store, () => {
+      enqueueVdaInstantActions(this.ctx, this.opts.interfaceName, vehicle, [{ actionId: `${s.orderId}-cancel-${this.ctx.clock.now()}`, actionType: 'cancelOrder', blockingType: 'HARD' }]);
+      this.journal(view.id, TRAFFIC_EVENTS.moveCanceled, { orderId: s.orderId, at: s.lastNodeId, reason: 'a move from before a restart, stopped at the end of its base' });
+    });
+    this.queued = true;
+    this.ctx.logger.warn({ deviceId: view.id, orderId: s.orderId, node: s.lastNodeId }, 'traffic: a move from before a restart is canceled');
   }
 
   /** The open trip task the vehicle's state carries, if it is this vehicle's. */

@@ -118,7 +118,8 @@ describe.runIf(hasMosquitto)('an external Mosquitto restarted mid-run', () => {
       expect(report.problems).toEqual([]);
       expect(report.orders).toBe(acknowledged.length);
       // A stalled drive may leave an order update unechoed; with every line settled, nothing may be.
-      if (settled.open.length === 0) expect(ledger.unconfirmedCommands, 'every command echoed by its device in the end').toBe(0);
+      // The last commands may still be on their way to their devices: echoed within a resend or two.
+      if (settled.open.length === 0) await waitFor('every command echoed by its device', () => readLedger(h.dataDir, ['task.failed']).unconfirmedCommands === 0 || undefined, 15_000, 250);
 
       printFigures({
         test: 'broker-restart',
