@@ -5,7 +5,7 @@
  * address or publish commands there either.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -77,11 +77,15 @@ describe.skipIf(!runnable)(`Mosquitto with the Pickwire acl_file${runnable ? '' 
       const r = spawnSync(passwdBin as string, ['-b', passwd, user, password], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`mosquitto_passwd failed for ${user}: ${r.stderr}`);
     }
+    // A copy beside the password file: mosquitto drops to its own user and may not be able to
+    // read the checkout (a fresh clone under a private temp directory, for one).
+    const acl = join(dir, 'acl');
+    copyFileSync(ACL_FILE, acl);
     const port = await freePort();
     const conf = join(dir, 'mosquitto.conf');
     writeFileSync(
       conf,
-      [`listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${passwd}`, `acl_file ${ACL_FILE.pathname}`, 'persistence false', 'set_tcp_nodelay true', 'log_type error', ''].join('\n'),
+      [`listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${passwd}`, `acl_file ${acl}`, 'persistence false', 'set_tcp_nodelay true', 'log_type error', ''].join('\n'),
     );
     broker = spawn(bin as string, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
