@@ -7,6 +7,7 @@
 import type { SiteLayout } from '../src/index.js';
 import { realClock, type SimClock } from './clock.js';
 import { createRng } from './random.js';
+import { FIRST_NAMES, LAST_NAMES, STREETS } from './ship-to-pool.js';
 
 export interface FeedLogger {
   info(...args: unknown[]): void;
@@ -52,9 +53,8 @@ const CITIES = [
   { city: 'Hamburg', postalCode: '20095' },
   { city: 'Berlin', postalCode: '10115' },
 ] as const;
-const FIRST = ['Anna', 'Ben', 'Clara', 'David', 'Elif', 'Finn', 'Greta', 'Hannes', 'Ida', 'Jonas', 'Lena', 'Mehmet'];
-const LAST = ['Schmidt', 'Müller', 'Weber', 'Becker', 'Yilmaz', 'Wagner', 'Hoffmann', 'Koch', 'Richter', 'Klein'];
-const STREETS = ['Hauptstraße', 'Bahnhofstraße', 'Lindenweg', 'Gartenstraße', 'Schulstraße', 'Am Markt'];
+const FIRST = FIRST_NAMES;
+const LAST = LAST_NAMES;
 
 /** Builds the n-th order body of a feed; pure, so tests and replays see identical orders. */
 export function createOrderGenerator(opts: Pick<OrderFeedOptions, 'layout' | 'maxLinesPerOrder' | 'maxUnitsPerLine' | 'seed'>): (n: number) => FeedOrderBody {

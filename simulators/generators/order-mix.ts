@@ -11,6 +11,7 @@
 import type { OrderInput, SiteLayout } from '../../src/index.js';
 import { createRng, type Rng } from '../random.js';
 import { sampleCount, validateCount, type CountDistribution } from './counts.js';
+import { FIRST_NAMES, LAST_NAMES, STREETS } from '../ship-to-pool.js';
 
 export type SkuPopularity =
   | { kind: 'zipf'; exponent: number }
@@ -66,9 +67,8 @@ const CITIES = [
   { city: 'Bremen', postalCode: '28195' },
   { city: 'Hannover', postalCode: '30159' },
 ] as const;
-const FIRST = ['Anna', 'Ben', 'Clara', 'David', 'Elif', 'Finn', 'Greta', 'Hannes', 'Ida', 'Jonas', 'Lena', 'Mehmet'];
-const LAST = ['Schmidt', 'Müller', 'Weber', 'Becker', 'Yilmaz', 'Wagner', 'Hoffmann', 'Koch', 'Richter', 'Klein'];
-const STREETS = ['Hauptstraße', 'Bahnhofstraße', 'Lindenweg', 'Gartenstraße', 'Schulstraße', 'Am Markt'];
+const FIRST = FIRST_NAMES;
+const LAST = LAST_NAMES;
 
 export function createOrderMix(opts: OrderMixOptions): OrderMix {
   validateCount(opts.lines);
