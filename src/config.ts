@@ -167,6 +167,17 @@ export const ConfigSchema = Type.Object(
       description:
         "Most lines of one order one AMR trip picks into the order's tote (several pick stops, one drop at pack); 1 sends a trip per line. A vehicle profile's maxPicksPerTrip may allow fewer.",
     }),
+    packBaseSeconds: Type.Number({
+      minimum: 0,
+      maximum: 86_400,
+      default: 60,
+      description: "Packing: seconds to close, label and induct one order's parcel at the pack station once its last tote arrived, before the per-unit time.",
+    }),
+    packSecondsPerUnit: Type.Number({ minimum: 0, maximum: 3600, default: 10, description: 'Packing: seconds per unit packed (DESIGN §5 reference: 10).' }),
+    shipAtCarrierCutoff: Type.Boolean({
+      default: true,
+      description: "A packed parcel is marked SHIPPED at its carrier's next cut-off; false: only when an operator or the carrier confirms it (POST /api/v1/shipments/:id/ship).",
+    }),
     sourcingWeightCost: Type.Number({ minimum: 0, default: 1, description: 'Sourcing: weight of cost (handling plus carriage) when scoring candidate sites.' }),
     sourcingWeightDistance: Type.Number({ minimum: 0, default: 1, description: 'Sourcing: weight of distance from site to customer.' }),
     sourcingWeightTime: Type.Number({ minimum: 0, default: 1, description: 'Sourcing: weight of the promised delivery time.' }),

@@ -71,7 +71,7 @@ describe('every route refuses callers without a token or with the wrong role', (
 
   it('found the routes of every area of DESIGN §9', () => {
     const urls = new Set(api().map((r) => r.url));
-    for (const u of ['/api/v1/orders', '/api/v1/orders/:id', '/api/v1/inventory', '/api/v1/holds', '/api/v1/devices', '/api/v1/devices/:id/commands', '/api/v1/tasks', '/api/v1/exceptions', '/api/v1/kpis', '/api/v1/stream', '/api/v1/webhooks/shopify/orders-create']) {
+    for (const u of ['/api/v1/orders', '/api/v1/orders/:id', '/api/v1/inventory', '/api/v1/holds', '/api/v1/devices', '/api/v1/devices/:id/commands', '/api/v1/tasks', '/api/v1/exceptions', '/api/v1/kpis', '/api/v1/shipments', '/api/v1/shipments/:id/ship', '/api/v1/shipments/:id/deliver', '/api/v1/stream', '/api/v1/webhooks/shopify/orders-create']) {
       expect(urls, u).toContain(u);
     }
     expect(api().length).toBeGreaterThan(20);

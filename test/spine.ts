@@ -22,22 +22,28 @@ async function stockOf(h: Harness, sku: string): Promise<StockItem[]> {
   return ((await res.json()) as { items: StockItem[] }).items;
 }
 
-export async function pickOneOrderAcrossBothZones(h: Harness): Promise<void> {
+/** A well-stocked SKU stored in the AMR zone and one in the AS/RS zone of the harness's site. */
+export function skusInBothZones(h: Harness): { amrSku: string; asrsSku: string } {
   const layout = h.core.layout;
   const zoneOf = new Map(layout.locations.map((l) => [l.id, l.zone]));
   const amrSku = layout.stock.find((s) => zoneOf.get(s.location) === 'amr' && s.onHand > 10)?.sku;
   const asrsSku = layout.stock.find((s) => zoneOf.get(s.location) === 'asrs' && s.onHand > 10)?.sku;
   expect(amrSku).toBeDefined();
   expect(asrsSku).toBeDefined();
+  return { amrSku: amrSku!, asrsSku: asrsSku! };
+}
+
+export async function pickOneOrderAcrossBothZones(h: Harness): Promise<void> {
+  const { amrSku, asrsSku } = skusInBothZones(h);
   const before = new Map([
-    [amrSku!, await stockOf(h, amrSku!)],
-    [asrsSku!, await stockOf(h, asrsSku!)],
+    [amrSku, await stockOf(h, amrSku)],
+    [asrsSku, await stockOf(h, asrsSku)],
   ]);
 
   const res = await h.api('/api/v1/orders', {
     method: 'POST',
     headers: { 'idempotency-key': `spine-${Date.now()}` },
-    body: JSON.stringify(orderBody([{ sku: amrSku!, quantity: 2 }, { sku: asrsSku!, quantity: 1 }])),
+    body: JSON.stringify(orderBody([{ sku: amrSku, quantity: 2 }, { sku: asrsSku, quantity: 1 }])),
   });
   expect(res.status).toBe(201);
   const order = (await res.json()) as { id: string; status: string; lines: { id: string; sku: string; state: string; zone: string }[] };
@@ -56,8 +62,8 @@ export async function pickOneOrderAcrossBothZones(h: Harness): Promise<void> {
   expect(picked.fulfilment).toBe('PICKED');
 
   for (const [sku, qty] of [
-    [amrSku!, 2],
-    [asrsSku!, 1],
+    [amrSku, 2],
+    [asrsSku, 1],
   ] as const) {
     const after = await stockOf(h, sku);
     const line = picked.lines.find((l) => l.sku === sku) as unknown as { location: string };

@@ -12,6 +12,8 @@
  * - an active AS/RS, conveyor or arm step becomes CANCELED and its device gets a wcs `cancelJob`;
  * - the reservation not yet consumed is released; goods already picked are restocked on hand at
  *   the line's location (stock is conserved: the tote's content goes back where it came from).
+ * - a line whose tote is at the pack station, or in a parcel being packed or packed, leaves it;
+ *   the parcel is canceled with its last line (pack-service.ts, through `onLinesCanceled`).
  * A canceled task's outstanding command is retired (marked confirmed) so that the outbox stops
  * re-sending it: a vehicle or device that missed it must not start it after the cancel.
  */
@@ -39,6 +41,11 @@ export interface CancellationHooks {
   onCommandsQueued: () => void;
   /** Devices or bins were freed: run a dispatch pass. */
   onTasksFreed: () => void;
+  /**
+   * Inside the transaction, once every targeted line is CANCELED: their totes leave the pack
+   * station's consolidation and any parcel being packed or packed (pack-service.ts).
+   */
+  onLinesCanceled?: (orderId: string, lines: readonly LineRecord[], actor: string | undefined, after: AfterCommit) => void;
 }
 
 const ACTIVE: readonly TaskState[] = ['DISPATCHED', 'RUNNING', 'PAUSED'];
@@ -97,6 +104,7 @@ export class CancellationService {
         const current = store.getLine(line.id) ?? line;
         this.lines.apply(current, { type: 'line.cancel', reason }, after, { actor, data: { reason, canceledTasks: tasks, ...stock } });
       }
+      this.hooks.onLinesCanceled?.(orderId, open, actor, after);
 
       if (header?.changed) {
         store.appendEvent({

@@ -163,7 +163,7 @@ export interface JournalEntry {
   seq: number;
   at: number;
   type: string;
-  aggregateType: 'order' | 'line' | 'task' | 'stock' | 'device';
+  aggregateType: 'order' | 'line' | 'task' | 'stock' | 'device' | 'shipment';
   aggregateId: string;
   orderId: string | undefined;
   actor: string | undefined;
