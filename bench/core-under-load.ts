@@ -37,15 +37,21 @@ interface LoadResult {
   failures: number;
 }
 
-/** Runs bench/load-client.ts in its own process against `baseUrl`. */
-async function runLoadClient(baseUrl: string, options: Record<string, unknown>): Promise<LoadResult> {
+/**
+ * Runs bench/load-client.ts in its own process against `baseUrl`. `coreCpuUsPerOrder` is the CPU
+ * this process (the core) spent per order meanwhile: steadier than throughput on a shared machine.
+ */
+async function runLoadClient(baseUrl: string, options: Record<string, unknown>): Promise<LoadResult & { coreCpuUsPerOrder: number }> {
+  const cpuBefore = process.cpuUsage();
   const script = fileURLToPath(new URL('./load-client.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', script, baseUrl, TOKEN, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   if (code !== 0) throw new Error(`load client exited with ${code}`);
-  return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as LoadResult;
+  const cpu = process.cpuUsage(cpuBefore);
+  const orders = Number(options.orders) || 1;
+  return { ...(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as LoadResult), coreCpuUsPerOrder: (cpu.user + cpu.system) / orders };
 }
 
 /**
@@ -60,13 +66,13 @@ export async function benchIntake(linesPerOrder = 3): Promise<BenchResult[]> {
     const max = await runLoadClient(baseUrl, { orders: 6000, linesPerOrder, skus, concurrency: 64, keyPrefix: 'max' });
     const label = `${linesPerOrder}-line orders`;
     const results: BenchResult[] = [
-      { name: `order intake, closed loop of 64 clients (${label}, durable)`, value: max.ordersPerSecond, unit: 'orders/s', note: `p50 ${max.p50.toFixed(1)} ms, p99 ${max.p99.toFixed(1)} ms, ${max.failures} failed` },
+      { name: `order intake, closed loop of 64 clients (${label}, durable)`, value: max.ordersPerSecond, unit: 'orders/s', note: `p50 ${max.p50.toFixed(1)} ms, p99 ${max.p99.toFixed(1)} ms, ${max.failures} failed, core CPU ${Math.round(max.coreCpuUsPerOrder)} µs/order` },
     ];
     // Open loops: requests go out on schedule whatever the answers do, so queueing shows.
     for (const rate of [300, 1000]) {
       const steady = await runLoadClient(baseUrl, { orders: rate * 5, linesPerOrder, skus, ratePerSecond: rate, keyPrefix: `steady-${rate}` });
       results.push(
-        { name: `order intake at a steady ${rate} orders/s (${label}): p50`, value: steady.p50, unit: 'ms', note: `achieved ${steady.ordersPerSecond.toFixed(0)} orders/s, ${steady.failures} failed` },
+        { name: `order intake at a steady ${rate} orders/s (${label}): p50`, value: steady.p50, unit: 'ms', note: `achieved ${steady.ordersPerSecond.toFixed(0)} orders/s, ${steady.failures} failed, core CPU ${Math.round(steady.coreCpuUsPerOrder)} µs/order` },
         { name: `order intake at a steady ${rate} orders/s (${label}): p99`, value: steady.p99, unit: 'ms' },
       );
     }

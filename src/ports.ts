@@ -100,10 +100,8 @@ export interface Store {
   listOrders(q: OrderQuery): OrderRecord[];
   /** The customer's most recent orders, newest first (for the risk score). */
   recentOrdersOfCustomer(customerId: string, limit: number): { id: string; body: OrderInput; createdAt: number }[];
-  /** Orders of the customer created at or after `since`, counted up to `cap`. */
-  countCustomerOrdersSince(customerId: string, since: number, cap: number): number;
-  /** Orders to the same ship-to address (country, postal code, first line; case-insensitive) since `since`, up to `cap`. */
-  countShipToOrdersSince(shipTo: Pick<OrderInput['shipTo'], 'country' | 'postalCode' | 'line1'>, since: number, cap: number): number;
+  /** Creation times of the latest orders to the same ship-to address (country, postal code, first line; case-insensitive), newest first. */
+  recentShipToOrderTimes(shipTo: Pick<OrderInput['shipTo'], 'country' | 'postalCode' | 'line1'>, limit: number): number[];
 
   insertException(e: ExceptionRecord): void;
   /** Writes status, actions and resolution; false when there is no such exception. */
@@ -168,6 +166,8 @@ export interface IdempotencyRecord {
   requestHash: string;
   statusCode: number;
   response: unknown;
+  /** `response` as JSON text: stored as given (serialised once for both the store and the reply), returned as stored. */
+  responseJson?: string;
   createdAt: number;
 }
 

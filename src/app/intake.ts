@@ -3,7 +3,6 @@
  * that arrive within one turn of the event loop share one fsynced transaction (group commit),
  * each in its own savepoint so one bad order cannot undo its neighbours.
  */
-import { createHash } from 'node:crypto';
 import { orderMachine } from '../domain/order-machine.js';
 import { lineMachine } from '../domain/line-machine.js';
 import { applyEvent, startMachine } from '../domain/machine-runner.js';
@@ -15,6 +14,8 @@ import type { AppContext } from './context.js';
 import type { AfterCommit, LineService } from './line-service.js';
 import { orderView } from './queries.js';
 import { runInTransaction } from './unit-of-work.js';
+import { requestHash } from './request-hash.js';
+import { RiskHistory } from './risk-history.js';
 import type { SourcingService } from './sourcing-service.js';
 import { deriveFulfilment } from '../domain/fulfilment.js';
 import type { LineState } from '../domain/line-machine.js';
@@ -26,6 +27,8 @@ const OUTCOME_STATE: Record<LineOutcome['outcome'], LineState> = { sourced: 'SOU
 export interface IntakeResult {
   statusCode: number;
   body: unknown;
+  /** `body` as JSON text, serialised once: what was stored for replays is what HTTP sends. */
+  json: string;
   /** True when an earlier response was replayed for the same Idempotency-Key and body. */
   replayed: boolean;
 }
@@ -56,6 +59,7 @@ export class OrderIntake {
   private flushScheduled = false;
   private readonly risk: RiskConfig;
   private readonly unitPrices: ReadonlyMap<string, number | undefined>;
+  private readonly history: RiskHistory;
 
   constructor(
     private readonly ctx: AppContext,
@@ -65,6 +69,7 @@ export class OrderIntake {
   ) {
     this.risk = opts.risk ?? DEFAULT_RISK_CONFIG;
     this.unitPrices = new Map(ctx.layout.skus.map((s) => [s.sku, s.unitPrice]));
+    this.history = new RiskHistory(ctx.store, { depth: RISK_HISTORY, velocityCap: this.risk.velocityLimit, valueOf: (lines) => orderValue(this.priced(lines)) });
   }
 
   get pending(): number {
@@ -115,7 +120,7 @@ export class OrderIntake {
     if (prior.requestHash !== hash) {
       throw new PickwireError('PW_ERR_IDEMPOTENCY_MISMATCH', `Idempotency-Key ${key} was first used with a different request body`);
     }
-    return { statusCode: prior.statusCode, body: prior.response, replayed: true };
+    return { statusCode: prior.statusCode, body: prior.response, json: prior.responseJson ?? JSON.stringify(prior.response), replayed: true };
   }
 
   private flush(): void {
@@ -130,8 +135,11 @@ export class OrderIntake {
             // A savepoint per order: a failure rolls back this order only, and drops the live
             // events it had lined up with it.
             const effects: (() => void)[] = [];
-            const result = this.ctx.store.tx(() => this.createOrder(p, (effect) => effects.push(effect)));
+            const { result, createdAt } = this.ctx.store.tx(() => this.createOrder(p, (effect) => effects.push(effect)));
             for (const effect of effects) after(effect);
+            // Stored (savepoint released): the risk score of every later order counts it, in
+            // this group and after. Forgotten below if the group fails.
+            if (createdAt !== undefined) this.history.record(p.input, createdAt);
             outcomes.push(() => p.resolve(result));
           } catch (err) {
             // A store that refuses writes (disk full, I/O error) may have rolled back the whole
@@ -143,6 +151,7 @@ export class OrderIntake {
         }
       });
     } catch (err) {
+      this.history.forget();
       const failure =
         err instanceof PickwireError ? err : new PickwireError('PW_ERR_STORE_UNAVAILABLE', 'the order could not be stored; nothing was changed', { cause: err });
       outcomes.splice(0, outcomes.length, ...batch.map((q) => () => q.reject(failure)));
@@ -153,10 +162,11 @@ export class OrderIntake {
     if (batch.length > 1) this.ctx.logger.debug({ batch: batch.length }, 'group commit');
   }
 
-  private createOrder(p: Pending, after: AfterCommit): IntakeResult {
+  /** `createdAt` is set when a new order was stored (not for a replay). */
+  private createOrder(p: Pending, after: AfterCommit): { result: IntakeResult; createdAt: number | undefined } {
     if (p.key) {
       const replay = this.replay(p.key, p.hash);
-      if (replay) return replay;
+      if (replay) return { result: replay, createdAt: undefined };
     }
     const { store, clock } = this.ctx;
     const now = clock.now();
@@ -229,32 +239,35 @@ export class OrderIntake {
     }
 
     const body = orderView(order, lines, hold ? [hold] : []);
-    if (p.key) store.putIdempotency({ key: p.key, requestHash: p.hash, statusCode: 201, response: body, createdAt: now });
+    const json = JSON.stringify(body);
+    if (p.key) store.putIdempotency({ key: p.key, requestHash: p.hash, statusCode: 201, response: body, responseJson: json, createdAt: now });
     after(() => {
       this.ctx.metrics.ordersAccepted.inc({ channel: order.channel });
       this.ctx.telemetry.recordOrderAccepted(order.channel);
       this.ctx.notifier.publish({ type: 'order.created', at: now, data: { id, status: order.status, fulfilment: order.fulfilment, lines: body.lines } });
     });
-    return { statusCode: 201, body, replayed: false };
+    return { result: { statusCode: 201, body, json, replayed: false }, createdAt: now };
   }
 
-  /** The rule-based risk score (src/domain/risk.ts) from indexed, LIMITed store reads. */
+  /** The rule-based risk score (src/domain/risk.ts) over the in-memory history (risk-history.ts). */
   private assessRisk(input: OrderInput, now: number): RiskAssessment {
-    const { store } = this.ctx;
-    const priced = (lines: readonly { sku: string; quantity: number }[]) => lines.map((l) => ({ ...l, unitPrice: this.unitPrices.get(l.sku) }));
-    const previous = store.recentOrdersOfCustomer(input.customer.id, RISK_HISTORY);
+    const previous = this.history.previousOrders(input.customer.id);
     const since = now - HOUR_MS;
     return assessRisk(
       {
-        lines: priced(mergeLines(input.lines)),
+        lines: this.priced(mergeLines(input.lines)),
         shipTo: input.shipTo,
-        previousOrderValues: previous.map((o) => orderValue(priced(o.body.lines))),
-        customerOrdersLastHour: store.countCustomerOrdersSince(input.customer.id, since, this.risk.velocityLimit),
-        addressOrdersLastHour: store.countShipToOrdersSince(input.shipTo, since, this.risk.velocityLimit),
-        pastShipTo: previous.flatMap(({ body: { shipTo } }) => (shipTo.lat !== undefined && shipTo.lon !== undefined ? [{ lat: shipTo.lat, lon: shipTo.lon }] : [])),
+        previousOrderValues: previous.map((o) => o.value),
+        customerOrdersLastHour: this.history.customerOrdersSince(input.customer.id, since),
+        addressOrdersLastHour: this.history.addressOrdersSince(input.shipTo, since),
+        pastShipTo: previous.flatMap((o) => (o.point ? [o.point] : [])),
       },
       this.risk,
     );
+  }
+
+  private priced(lines: readonly { sku: string; quantity: number }[]): { sku: string; quantity: number; unitPrice: number | undefined }[] {
+    return lines.map((l) => ({ sku: l.sku, quantity: l.quantity, unitPrice: this.unitPrices.get(l.sku) }));
   }
 
   private placeFraudHold(orderId: string, risk: RiskAssessment, actor: string | undefined, now: number, after: AfterCommit): HoldRecord {
@@ -284,20 +297,4 @@ export class OrderIntake {
     after(() => this.ctx.notifier.publish({ type: 'hold.placed', at: now, data: { id: hold.id, orderId, type: hold.type, score: risk.score } }));
     return hold;
   }
-}
-
-/** A stable hash of the request body: same content, same hash, whatever the key order. */
-export function requestHash(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value)).digest('base64url');
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }

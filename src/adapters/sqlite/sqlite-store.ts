@@ -8,6 +8,7 @@ import { migrate } from './migrations.js';
 import * as rows from './rows.js';
 import { ExceptionsTable } from './exceptions-table.js';
 import { KpiQueries } from './kpi-queries.js';
+import { ShipmentsTable } from './shipments-table.js';
 
 export interface SqliteStoreOptions {
   /** Directory of the database file; `:memory:` keeps it in memory (tests of pure SQL only). */
@@ -31,12 +32,20 @@ export class SqliteStore implements Store {
   private readonly exceptions: ExceptionsTable;
   /** Aggregate reads for `GET /kpis`; outside the Store port because only the KPI service needs them. */
   readonly kpi: KpiQueries;
+  /** Pack-station arrivals and shipments; outside the Store port because only the pack service needs them. */
+  readonly shipments: ShipmentsTable;
   private readonly knownSkus = new Set<string>();
   /** Journal rows of the open transaction, not written yet (see appendEvent). */
   private readonly pendingEvents: (readonly unknown[])[] = [];
   private readonly eventInserts = new Map<number, Database.Statement>();
   private readonly sequences = new Map<string, number>();
   private readonly dirtySequences = new Set<string>();
+  /**
+   * One transaction function for every call: better-sqlite3 builds a new wrapper per
+   * `db.transaction(fn)`, which cost more than the savepoint it runs (intake opens one per order).
+   * Nested calls become savepoints, as with a fresh wrapper.
+   */
+  private readonly runInTransaction: Database.Transaction<(fn: () => unknown) => unknown>;
 
   constructor(opts: SqliteStoreOptions) {
     this.clock = opts.clock;
@@ -58,8 +67,10 @@ export class SqliteStore implements Store {
       throw new PickwireError('PW_ERR_STORE_UNAVAILABLE', `cannot open the store at ${this.path}: ${(err as Error).message}`, { cause: err });
     }
     this.stmts = prepare(this.db);
+    this.runInTransaction = this.db.transaction((fn: () => unknown) => fn());
     this.exceptions = new ExceptionsTable(this.db);
     this.kpi = new KpiQueries(this.db);
+    this.shipments = new ShipmentsTable(this.db);
   }
 
   get schemaVersion(): number {
@@ -83,7 +94,7 @@ export class SqliteStore implements Store {
         }
       : fn;
     try {
-      return this.db.transaction(body).immediate();
+      return this.runInTransaction.immediate(body) as T;
     } catch (err) {
       // Journal entries of a rolled-back transaction or savepoint go with it.
       this.pendingEvents.length = journalMark;
@@ -157,11 +168,11 @@ export class SqliteStore implements Store {
 
   getIdempotency(key: string): IdempotencyRecord | undefined {
     const r = this.stmts.getIdem.get(key) as rows.IdemRow | undefined;
-    return r && { key: r.key, requestHash: r.request_hash, statusCode: r.status_code, response: JSON.parse(r.response), createdAt: r.created_at };
+    return r && { key: r.key, requestHash: r.request_hash, statusCode: r.status_code, response: JSON.parse(r.response), responseJson: r.response, createdAt: r.created_at };
   }
 
   putIdempotency(r: IdempotencyRecord): void {
-    this.stmts.putIdem.run(r.key, r.requestHash, r.statusCode, JSON.stringify(r.response), r.createdAt);
+    this.stmts.putIdem.run(r.key, r.requestHash, r.statusCode, r.responseJson ?? JSON.stringify(r.response), r.createdAt);
   }
 
   pruneIdempotency(createdBefore: number): number {
@@ -249,12 +260,9 @@ export class SqliteStore implements Store {
     }));
   }
 
-  countCustomerOrdersSince(customerId: string, since: number, cap: number): number {
-    return (this.stmts.countCustomerOrdersSince.get(customerId, since, cap) as { n: number }).n;
-  }
-
-  countShipToOrdersSince(shipTo: Pick<OrderInput['shipTo'], 'country' | 'postalCode' | 'line1'>, since: number, cap: number): number {
-    return (this.stmts.countShipToOrdersSince.get({ country: shipTo.country, postalCode: shipTo.postalCode, line1: shipTo.line1, since, cap }) as { n: number }).n;
+  recentShipToOrderTimes(shipTo: Pick<OrderInput['shipTo'], 'country' | 'postalCode' | 'line1'>, limit: number): number[] {
+    const r = this.stmts.recentShipToOrderTimes.all({ country: shipTo.country, postalCode: shipTo.postalCode, line1: shipTo.line1, limit }) as { created_at: number }[];
+    return r.map((o) => o.created_at);
   }
 
   insertException(e: ExceptionRecord): void {
@@ -493,11 +501,11 @@ function prepare(db: Database.Database) {
        ORDER BY created_at DESC, id DESC LIMIT @limit`,
     ),
     recentOrdersOfCustomer: db.prepare('SELECT id, body, created_at FROM orders WHERE customer_id = ? ORDER BY created_at DESC LIMIT ?'),
-    countCustomerOrdersSince: db.prepare('SELECT count(*) AS n FROM (SELECT 1 FROM orders WHERE customer_id = ? AND created_at >= ? LIMIT ?)'),
     // The same expression as the generated column `ship_to_key` (migration 2), so the index applies.
-    countShipToOrdersSince: db.prepare(
-      `SELECT count(*) AS n FROM (SELECT 1 FROM orders
-       WHERE ship_to_key = lower(trim(@country)) || '|' || lower(trim(@postalCode)) || '|' || lower(trim(@line1)) AND created_at >= @since LIMIT @cap)`,
+    recentShipToOrderTimes: db.prepare(
+      `SELECT created_at FROM orders
+       WHERE ship_to_key = lower(trim(@country)) || '|' || lower(trim(@postalCode)) || '|' || lower(trim(@line1))
+       ORDER BY created_at DESC LIMIT @limit`,
     ),
     insertHold: db.prepare(
       `INSERT INTO holds(id, order_id, type, status, reason, source, score, created_at, resolved_at, resolved_by, note)

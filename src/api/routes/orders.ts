@@ -6,6 +6,7 @@ import { PickwireError } from '../../errors.js';
 import type { OrderIntake } from '../../app/intake.js';
 import type { EtaService } from '../../app/eta-service.js';
 import { orderView, timelineView } from '../../app/queries.js';
+import { checkOnlyValidator } from './check-only-validator.js';
 import type { Store } from '../../ports.js';
 
 export interface OrderRouteDeps {
@@ -25,6 +26,8 @@ export function orderRoutes(deps: OrderRouteDeps): FastifyPluginAsyncTypebox {
       '/orders',
       {
         config: { roles: ['channel', 'operator'] },
+        // The body and header schemas have no defaults and nothing to convert: checking is enough.
+        validatorCompiler: checkOnlyValidator,
         schema: {
           summary: 'Submit an order',
           description:
@@ -38,7 +41,8 @@ export function orderRoutes(deps: OrderRouteDeps): FastifyPluginAsyncTypebox {
         const key = request.headers['idempotency-key'];
         const result = await deps.intake.submit(request.body, typeof key === 'string' ? key : undefined, request.principal?.name);
         if (result.replayed) reply.header('idempotent-replayed', 'true');
-        return reply.code(result.statusCode).send(result.body);
+        // Serialised once by intake, for the idempotency record and this reply alike.
+        return reply.code(result.statusCode).type('application/json; charset=utf-8').send(result.json);
       },
     );
 
