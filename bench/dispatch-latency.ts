@@ -106,6 +106,14 @@ async function stateMessagesDecoded(core: Core): Promise<number> {
   return (await core.metrics.mqttMessagesReceived.get()).values.filter((v) => v.labels.topic === 'state' && v.labels.family === 'vda5050').reduce((s, v) => s + v.value, 0);
 }
 
+/** Lines by state, AMR tasks waiting, commands not yet handed to the broker or not yet echoed. */
+function whereLinesWait(core: Core): string {
+  const byState = Object.entries(core.store.countLinesByState()).map(([state, n]) => `${n} ${state}`).join(', ');
+  const waiting = core.store.tasksInStates(['CREATED'], { devices: 'amr', limit: 100_000 }).length;
+  const holds = core.store.listHolds({ status: 'open', limit: 100_000 }).length;
+  return `lines: ${byState}; ${holds} open holds; ${waiting} trips waiting; outbox: ${core.store.unsent(100_000).length} unsent, ${core.store.outboxPending()} unconfirmed`;
+}
+
 export async function benchDispatch(opts: DispatchBenchOptions = {}): Promise<BenchResult[]> {
   const vehicles = opts.vehicles ?? 500;
   const rate = opts.linesPerSecond ?? 200;
@@ -180,10 +188,12 @@ export async function benchDispatch(opts: DispatchBenchOptions = {}): Promise<Be
     fleet.send('chatter 0');
     samples.sort((a, b) => a - b);
     const missing = lines - samples.length;
+    // Where the unmeasured lines are stuck, so a short count explains itself.
+    const where = missing > 0 ? whereLinesWait(core) : '';
     const note = [
       `${samples.length}/${lines} lines measured; orders taken at ${steady.ordersPerSecond.toFixed(0)} lines/s of ${rate} offered (1-line orders over HTTP, open loop)`,
       `${vehicles} vehicles connected, reporting state at 1 Hz; ${steady.failures + warm.failures} failed orders; max ${samples.at(-1)?.toFixed(2) ?? '-'} ms`,
-      ...(missing > 0 ? [`${missing} lines had no command 20 s after the last order and are not in the percentiles, which therefore understate`] : []),
+      ...(missing > 0 ? [`${missing} lines had no command 20 s after the last order and are not in the percentiles, which therefore understate (${where})`] : []),
     ].join('; ');
     return [
       { name: `dispatch latency (line released -> first command published), ${vehicles} vehicles, ${rate} lines/s: p50`, value: pct(samples, 50), unit: 'ms', note },

@@ -13,8 +13,9 @@
  */
 import { encodeVda, encodeWcs, vdaTopic, wcsTopic, type VdaState } from '../../protocols/index.js';
 import { actionIdOf, buildStepJob, buildTripOrder, planStopsRoute, tripPlanFor } from '../domain/commands.js';
-import { compareUrgency, DEFAULT_ASSIGNMENT_WEIGHTS, orderStops, rankCandidates, type AssignmentWeights, type CostBreakdown } from '../domain/assignment.js';
+import { cheapestCandidates, compareUrgency, DEFAULT_ASSIGNMENT_WEIGHTS, orderStops, type AssignmentWeights, type CandidateFacts, type CostBreakdown } from '../domain/assignment.js';
 import type { Route } from '../domain/route-graph.js';
+import { TravelTimes } from '../domain/travel-times.js';
 import { STANDARD_PROFILE } from '../domain/vehicle-profiles.js';
 import type { TaskRecord, TripPlan } from '../domain/records.js';
 import type { AppContext } from './context.js';
@@ -52,6 +53,20 @@ const STEP_WINDOW = 1000;
 const TRIP_WINDOW_MIN = 64;
 const TRIP_WINDOW_MAX = 1000;
 const MIN_PASS_GAP_MS = 5;
+/**
+ * Work per pass (issue 4's dispatch latency: line released -> first command on the wire). A
+ * line's latency is the length of the pass that released it, since its command goes out when
+ * that pass commits. So a pass releases at most RELEASE_PER_PASS lines (a few ms of work),
+ * commands every line it released, takes older waiting trips only while PASS_BUDGET_MS lasts,
+ * commits, hands its commands to the publisher, and the next pass follows at once
+ * (setImmediate, so MQTT and HTTP get the event loop in between) while work is left.
+ * A fixed count, not one learned from timing: wall time on a crowded machine measures
+ * preemption, and reading CPU time each pass cost more than an idle pass.
+ */
+const RELEASE_PER_PASS = 4;
+const PASS_BUDGET_MS = 4;
+/** How often the tote index is rebuilt from the store (it forgets totes no one asks about). */
+const TOTE_INDEX_REFRESH_MS = 10_000;
 /** Candidates kept in a `task.assigned` journal entry: the chosen one and the runners-up. */
 const JOURNALED_CANDIDATES = 3;
 /** Orders whose urgency is cached (promise and priority do not change once released). */
@@ -77,6 +92,18 @@ export class Dispatcher {
   private readonly noRoute = new Map<string, Set<string>>();
   private readonly urgencyOf = new Map<string, { promisedBy: number | undefined; priority: number }>();
   private readonly weights: AssignmentWeights;
+  /** Travel seconds between nodes for ranking vehicles, without a route search per vehicle. */
+  private readonly travel: TravelTimes;
+  /**
+   * Tote -> AMR tasks that held it when last seen (one active task per tote). Only this class
+   * makes AMR tasks active, so after reading the store once it learns each new holder as it
+   * dispatches; a holder that has finished is dropped when its tote is next asked about.
+   * Reading every active task each pass instead cost more than the rest of a small pass.
+   */
+  private toteHolders = new Map<string, Set<string>>();
+  private toteIndexBuiltAt: number | undefined;
+  /** The last pass stopped at its budget with trips that could go: the next one only dispatches. */
+  private tripsLeft = false;
 
   constructor(
     private readonly ctx: AppContext,
@@ -91,6 +118,7 @@ export class Dispatcher {
     private readonly profiles?: FleetProfiles,
   ) {
     this.weights = opts.weights ?? DEFAULT_ASSIGNMENT_WEIGHTS;
+    this.travel = new TravelTimes(ctx.layout);
   }
 
   /** Asks for a dispatch pass soon; many kicks in one tick make one pass. */
@@ -99,32 +127,62 @@ export class Dispatcher {
     this.scheduled = true;
     // Under a burst of intake every group commit kicks; a pass every few ms serves them all.
     const wait = this.lastPassAt + MIN_PASS_GAP_MS - this.ctx.clock.now();
-    const run = (): void => {
-      this.scheduled = false;
-      if (this.stopped) return;
-      this.lastPassAt = this.ctx.clock.now();
-      try {
-        this.runOnce();
-      } catch (err) {
-        this.ctx.logger.error({ err }, 'dispatch pass failed');
-      }
-    };
-    if (wait > 0) this.ctx.clock.setTimer(wait, run);
-    else setImmediate(run);
+    if (wait > 0) this.ctx.clock.setTimer(wait, () => this.pass());
+    else setImmediate(() => this.pass());
+  }
+
+  private pass(): void {
+    this.scheduled = false;
+    if (this.stopped) return;
+    this.lastPassAt = this.ctx.clock.now();
+    let more = false;
+    try {
+      more = this.runPass().more;
+    } catch (err) {
+      this.ctx.logger.error({ err }, 'dispatch pass failed');
+    }
+    // Work left over from a capped pass goes next, after whatever I/O is waiting.
+    if (more && !this.scheduled && !this.stopped) {
+      this.scheduled = true;
+      setImmediate(() => this.pass());
+    }
   }
 
   stop(): void {
     this.stopped = true;
   }
 
-  /** One pass: release what the window allows, then dispatch waiting tasks; returns how many were dispatched. */
+  /** Passes until nothing is left to release or dispatch now; returns how many tasks were dispatched. */
   runOnce(): number {
-    // One commit for the whole pass: each fsync costs milliseconds, and nothing reaches the wire
-    // before the pass ends anyway, so per-trip commits only delayed the first command.
-    const { released, dispatched } = this.ctx.store.tx(() => ({ released: this.release?.runOnce() ?? 0, dispatched: this.dispatchTrips() + this.dispatchSteps() }));
+    let dispatched = 0;
+    for (;;) {
+      const pass = this.runPass();
+      dispatched += pass.dispatched;
+      if (!pass.more) return dispatched;
+    }
+  }
+
+  /**
+   * One pass: release a few lines, dispatch waiting tasks within the pass budget, commit once
+   * (each commit is an fsync: one per pass, not one per trip), hand the commands to the
+   * publisher. `more`: it stopped at its limits with work left that could go now.
+   */
+  private runPass(): { dispatched: number; more: boolean } {
+    const deadline = performance.now() + PASS_BUDGET_MS;
+    // Lines released but not yet commanded are what the latency measures: none are released
+    // while an earlier pass's trips still wait for their turn.
+    const releaseLimit = this.tripsLeft ? 0 : RELEASE_PER_PASS;
+    const fresh = new Set<string>();
+    const { released, dispatched, more, tripsLeft } = this.ctx.store.tx(() => {
+      const released = this.release?.runOnce(releaseLimit, fresh) ?? 0;
+      const trips = this.dispatchTrips(deadline, fresh);
+      const steps = this.dispatchSteps();
+      return { released, dispatched: trips.dispatched + steps, more: (releaseLimit > 0 && released >= releaseLimit) || trips.more, tripsLeft: trips.more };
+    });
+    this.tripsLeft = tripsLeft;
     // Hand-overs to other sites are outbox messages too.
     if (dispatched > 0 || released > 0) this.onCommandsQueued();
-    return dispatched;
+    return { dispatched, more };
   }
 
   /** Vehicles excluded from trips now, with why (for views and tests). */
@@ -156,7 +214,10 @@ export class Dispatcher {
       else if (busyWithOther(s, String(orderId))) continue;
       else if (ORDER_REJECTIONS.has(e.errorType) || UNSUPPORTED.test(e.errorType)) this.exclude(deviceId, task, `refused trip ${task.id}: ${words}`);
     }
-    const task = s.orderId ? this.ourTrip(deviceId, s.orderId) : undefined;
+    // Every vehicle reports about once a second: the store is read only for a failed action that
+    // says "unsupported", the one case below that concerns us.
+    if (!s.orderId || !s.actionStates.some((a) => a.actionStatus === 'FAILED' && UNSUPPORTED.test(a.resultDescription ?? ''))) return;
+    const task = this.ourTrip(deviceId, s.orderId);
     if (!task) return;
     const own = new Set([actionIdOf.drop(task.id), ...(task.progress.trip?.picks ?? [{ taskId: task.id }]).map((p) => actionIdOf.pick(p.taskId))]);
     const unsupported = s.actionStates.find((a) => a.actionStatus === 'FAILED' && own.has(a.actionId) && UNSUPPORTED.test(a.resultDescription ?? ''));
@@ -199,14 +260,15 @@ export class Dispatcher {
 
   /** Vehicles that may take a trip now: reachable under their own watchdog, idle, able, not excluded. */
   private freeVehicles(now: number): DeviceView[] {
+    // The cheap field tests first: most vehicles of a busy fleet fail one of them.
     return this.registry.list().filter(
       (d) =>
         d.class === 'amr' &&
-        (this.profiles ? this.profiles.isReachable(d, now) : this.registry.isReachable(d, now)) &&
         d.task === undefined &&
         !d.orderActive &&
         !d.paused &&
         d.lastNodeId !== undefined &&
+        (this.profiles ? this.profiles.isReachable(d, now) : this.registry.isReachable(d, now)) &&
         !this.registry.isLowOnBattery(d) &&
         this.canRunTrips(d) &&
         !this.isExcluded(d),
@@ -229,34 +291,74 @@ export class Dispatcher {
     return false;
   }
 
-  /** Trips, most urgent first, each to the vehicle of least cost; lines of one order batched. */
-  private dispatchTrips(): number {
+  /**
+   * Trips, most urgent first, each to the vehicle of least cost; lines of one order batched.
+   * Past `deadline` (performance.now) only trips of lines in `fresh` (released by this pass)
+   * still go; `more` says others that could go now were left for the next pass.
+   */
+  private dispatchTrips(deadline: number, fresh: ReadonlySet<string>): { dispatched: number; more: boolean } {
     const { store, clock } = this.ctx;
-    const vehicles = this.freeVehicles(clock.now());
-    if (vehicles.length === 0) return 0;
+    const now = clock.now();
+    // Every idle vehicle's state asks for a pass; most find nothing waiting. Ask that first.
+    if (store.tasksInStates(['CREATED'], { devices: 'amr', limit: 1 }).length === 0) return { dispatched: 0, more: false };
+    const vehicles = this.freeVehicles(now);
+    if (vehicles.length === 0) return { dispatched: 0, more: false };
     const limit = Math.min(TRIP_WINDOW_MAX, Math.max(TRIP_WINDOW_MIN, vehicles.length * 8));
     const waiting = store.tasksInStates(['CREATED'], { devices: 'amr', limit });
-    if (waiting.length === 0) return 0;
-    // One active task per tote: a tote on a vehicle cannot be on a second one.
-    const busyTotes = new Set<string>();
-    for (const t of store.tasksInStates(ACTIVE, { devices: 'amr' })) if (t.plan.toteId) busyTotes.add(t.plan.toteId);
+    if (waiting.length === 0) return { dispatched: 0, more: false };
+    this.refreshToteIndex(now);
     const ranked = waiting
       .map((task) => ({ task, ...this.urgency(task.orderId) }))
       .sort((a, b) => compareUrgency({ ...a, id: a.task.id, createdAt: a.task.createdAt }, { ...b, id: b.task.id, createdAt: b.task.createdAt }))
       .map((r) => r.task);
+    const fleet = { vehicles, speedOf: new Map<string, number | undefined>(), homes: this.unseenHomes() };
     const taken = new Set<string>();
     let dispatched = 0;
+    let more = false;
     for (const task of ranked) {
       if (vehicles.length === 0) break;
-      if (taken.has(task.id) || (task.plan.toteId !== undefined && busyTotes.has(task.plan.toteId))) continue;
-      const trip = this.assignTrip(task, ranked, taken, vehicles);
+      if (taken.has(task.id)) continue;
+      if (dispatched > 0 && !fresh.has(task.lineId) && performance.now() >= deadline) {
+        more = true;
+        continue;
+      }
+      // One active task per tote: a tote on a vehicle cannot be on a second one.
+      if (task.plan.toteId !== undefined && this.toteBusy(task.plan.toteId)) continue;
+      const trip = this.assignTrip(task, ranked, taken, fleet);
       if (!trip) continue;
       for (const t of trip.tasks) taken.add(t.id);
-      if (task.plan.toteId) busyTotes.add(task.plan.toteId);
+      if (task.plan.toteId !== undefined) this.holdTote(task.plan.toteId, (trip.tasks[0] as TaskRecord).id);
       vehicles.splice(vehicles.indexOf(trip.vehicle), 1);
       dispatched += trip.tasks.length;
     }
-    return dispatched;
+    return { dispatched, more };
+  }
+
+  /** Rebuilds the tote index from the store on the first pass and every so often after. */
+  private refreshToteIndex(now: number): void {
+    if (this.toteIndexBuiltAt !== undefined && now - this.toteIndexBuiltAt < TOTE_INDEX_REFRESH_MS && now >= this.toteIndexBuiltAt) return;
+    this.toteIndexBuiltAt = now;
+    this.toteHolders = new Map();
+    for (const t of this.ctx.store.tasksInStates(ACTIVE, { devices: 'amr' })) if (t.plan.toteId) this.holdTote(t.plan.toteId, t.id);
+  }
+
+  private holdTote(toteId: string, taskId: string): void {
+    const holders = this.toteHolders.get(toteId);
+    if (holders) holders.add(taskId);
+    else this.toteHolders.set(toteId, new Set([taskId]));
+  }
+
+  /** Whether a task holding the tote is still active; holders that are not are forgotten. */
+  private toteBusy(toteId: string): boolean {
+    const holders = this.toteHolders.get(toteId);
+    if (!holders) return false;
+    for (const id of holders) {
+      const t = this.ctx.store.getTask(id);
+      if (t && (ACTIVE as readonly string[]).includes(t.state)) return true;
+      holders.delete(id);
+    }
+    this.toteHolders.delete(toteId);
+    return false;
   }
 
   private urgency(orderId: string): { promisedBy: number | undefined; priority: number } {
@@ -274,28 +376,18 @@ export class Dispatcher {
    * Chooses the vehicle for `task` by cost, adds the order's other waiting lines its tote has
    * room for, and sends the trip. Undefined when no vehicle can take it now.
    */
-  private assignTrip(task: TaskRecord, ranked: readonly TaskRecord[], taken: ReadonlySet<string>, vehicles: DeviceView[]): { vehicle: DeviceView; tasks: TaskRecord[] } | undefined {
+  private assignTrip(
+    task: TaskRecord,
+    ranked: readonly TaskRecord[],
+    taken: ReadonlySet<string>,
+    fleet: { vehicles: readonly DeviceView[]; speedOf: Map<string, number | undefined>; homes: ReadonlySet<string> },
+  ): { vehicle: DeviceView; tasks: TaskRecord[] } | undefined {
     const { graph } = this.ctx;
     const { pickNodeId, dropNodeId } = task.plan;
-    const allowed = vehicles.filter((v) => v.lastNodeId !== undefined && graph.has(v.lastNodeId) && !this.avoids(task, v.id));
+    const allowed = fleet.vehicles.filter((v) => v.lastNodeId !== undefined && graph.has(v.lastNodeId) && !this.avoids(task, v.id));
     if (allowed.length === 0) return undefined;
-    const onward = pickNodeId && dropNodeId && graph.has(pickNodeId) && graph.has(dropNodeId) ? graph.shortestPath(pickNodeId, dropNodeId) : undefined;
-    const costs = rankCandidates(
-      onward && pickNodeId
-        ? allowed.map((v) => {
-            const toPick = graph.shortestPathCached(v.lastNodeId as string, pickNodeId, this.profiles?.of(v).maxSpeed);
-            return {
-              vehicleId: v.id,
-              travelSeconds: toPick?.travelTime,
-              queueLength: v.task !== undefined || v.orderActive ? 1 : 0,
-              battery: v.battery,
-              lowBatteryPercent: this.opts.lowBatteryPercent,
-              capable: true,
-            };
-          })
-        : [],
-      this.weights,
-    );
+    const onward = pickNodeId !== undefined && dropNodeId !== undefined && this.travel.seconds(pickNodeId, dropNodeId) !== undefined;
+    const { ranked: costs, considered } = cheapestCandidates(onward ? this.candidateFacts(allowed, pickNodeId, fleet.speedOf) : [], JOURNALED_CANDIDATES, this.weights);
     const best = costs[0];
     if (!best) {
       // Placed vehicles exist but none can reach the pick and drop: waiting will not help.
@@ -313,13 +405,13 @@ export class Dispatcher {
         : [];
     const maxSpeed = profile?.maxSpeed;
     const from = vehicle.lastNodeId as string;
-    const homes = this.unseenHomes();
+    const { homes } = fleet;
     // Clear of where vehicles not heard from yet will appear, where there is a way; else straight.
     const routeVia = (stops: string[]): Route | undefined => planStopsRoute(graph, from, stops, maxSpeed, homes) ?? planStopsRoute(graph, from, stops, maxSpeed);
     let tasks = [task];
     let route: Route | undefined;
     if (companions.length > 0) {
-      const stops = orderStops(from, [task, ...companions].map((t) => ({ task: t, nodeId: t.plan.pickNodeId as string })), (a, b) => graph.shortestPath(a, b, maxSpeed)?.travelTime);
+      const stops = orderStops(from, [task, ...companions].map((t) => ({ task: t, nodeId: t.plan.pickNodeId as string })), (a, b) => this.travel.seconds(a, b, maxSpeed));
       route = stops && routeVia([...stops.map((s) => s.nodeId), dropNodeId as string]);
       if (stops && route) tasks = stops.map((s) => s.task);
     }
@@ -330,12 +422,42 @@ export class Dispatcher {
     const lead = tasks[0] as TaskRecord;
     const releasedUpTo = this.traffic?.startTrip(vehicle, lead, route);
     try {
-      this.sendTrip(tasks, trip, vehicle, route, releasedUpTo, { chosen: best, candidates: costs.slice(0, JOURNALED_CANDIDATES), considered: costs.length, urgency: this.urgency(task.orderId), rankedFirst: task.id });
+      this.sendTrip(tasks, trip, vehicle, route, releasedUpTo, { chosen: best, candidates: costs, considered, urgency: this.urgency(task.orderId), rankedFirst: task.id });
     } catch (err) {
       this.traffic?.abortTrip(vehicle.id, lead.id);
       throw err;
     }
     return { vehicle, tasks };
+  }
+
+  /**
+   * What the cost needs to know of each vehicle, its travel time to the pick read from the
+   * travel table into the pick node (one table per top speed in the fleet).
+   */
+  private *candidateFacts(vehicles: readonly DeviceView[], pickNodeId: string, speedOf: Map<string, number | undefined>): Generator<CandidateFacts> {
+    const tables = new Map<number | undefined, Float64Array | undefined>();
+    for (const v of vehicles) {
+      let speed = speedOf.get(v.id);
+      if (speed === undefined && !speedOf.has(v.id)) {
+        speed = this.profiles?.of(v).maxSpeed;
+        speedOf.set(v.id, speed);
+      }
+      let table = tables.get(speed);
+      if (table === undefined && !tables.has(speed)) {
+        table = this.travel.tableInto(pickNodeId, speed);
+        tables.set(speed, table);
+      }
+      const at = this.travel.indexOf(v.lastNodeId as string);
+      const seconds = at === undefined ? undefined : table?.[at];
+      yield {
+        vehicleId: v.id,
+        travelSeconds: seconds !== undefined && Number.isFinite(seconds) ? seconds : undefined,
+        queueLength: v.task !== undefined || v.orderActive ? 1 : 0,
+        battery: v.battery,
+        lowBatteryPercent: this.opts.lowBatteryPercent,
+        capable: true,
+      };
+    }
   }
 
   /**

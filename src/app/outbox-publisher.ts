@@ -8,7 +8,6 @@ import type { OutboxMessage } from '../domain/records.js';
 import type { Clock, Store, Transport } from '../ports.js';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
-import { settleWithin } from '../settle-within.js';
 import { parseVdaTopic, parseWcsTopic } from '../../protocols/index.js';
 import { dispatchLatencyOf, type DispatchLatency } from './dispatch-latency.js';
 
@@ -17,11 +16,33 @@ export interface OutboxPublisherOptions {
   batchSize: number;
 }
 
+/** One message handed to the transport, waiting for the broker to take it (QoS 1: its PUBACK). */
+interface Flight {
+  m: OutboxMessage;
+  issuedAt: number;
+  outcome: 'pending' | 'ok' | 'failed';
+  err?: unknown;
+  /** Given up on (a failure before it, or a reconnect): its late outcome is ignored. */
+  dropped: boolean;
+}
+
+/** Messages handed to the transport and not yet recorded as sent, at most. */
+const MAX_IN_FLIGHT = 2000;
+/** Acceptances recorded together: one commit (an fsync) per this many ms, not one per PUBACK. */
+const MARK_COALESCE_MS = 20;
+
 export class OutboxPublisher {
-  private running: Promise<void> | undefined;
-  private again = false;
+  /** Issued and not yet settled, in the order they went on the wire. */
+  private readonly flights: Flight[] = [];
+  /** Accepted by the broker, in order, waiting to be recorded as sent. */
+  private readonly accepted: Flight[] = [];
+  /** Seqs issued or accepted and not yet recorded: never issued twice meanwhile. */
+  private readonly issued = new Set<number>();
+  private markCancel: (() => void) | undefined;
   private timerCancel: (() => void) | undefined;
   private stopped = false;
+  /** A kick stopped at MAX_IN_FLIGHT: the next settlement kicks again. */
+  private backlogged = false;
   /** Release-to-first-command timing, shared with the release planner through the core's metrics. */
   private readonly latency: DispatchLatency;
 
@@ -42,119 +63,142 @@ export class OutboxPublisher {
     this.kick(true);
   }
 
-  /** Sends what is pending now; `resendAll` also re-sends every unconfirmed command. */
+  /**
+   * Sends what is pending now; `resendAll` also re-sends every unconfirmed command. New
+   * commands go on the wire at once, while earlier ones still wait for their PUBACK: a command
+   * never waits behind another's round trip (that wait was most of the dispatch latency).
+   */
   kick(resendAll = false): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
+    if (this.stopped || !this.transport.connected) return;
+    if (resendAll) {
+      // After a (re)connect nothing in flight can be trusted to settle: everything goes again.
+      this.dropFlights();
+      this.issue(this.store.unconfirmed(this.clock.now() + 1, 10_000));
     }
-    this.running = this.drain(resendAll)
-      .catch((err: unknown) => this.logger.warn({ err }, 'outbox drain failed; will retry'))
-      .finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    this.backlogged = false;
+    while (this.transport.connected) {
+      if (this.issued.size >= MAX_IN_FLIGHT) {
+        this.backlogged = true;
+        return;
+      }
+      const fresh = this.store.unsent(this.opts.batchSize + this.issued.size).filter((m) => !this.issued.has(m.seq));
+      if (fresh.length === 0) return;
+      this.issue(fresh);
+    }
   }
 
   /** Waits until everything queued has been handed to the broker, or the time is up. */
   async flush(timeoutMs: number): Promise<boolean> {
     const deadline = this.clock.now() + timeoutMs;
     while (this.clock.now() < deadline) {
-      // A publish can hang while the broker is gone: wait for it only as long as we may.
-      if (this.running) await settleWithin(this.running, deadline - this.clock.now());
+      this.markAccepted();
       if (this.store.unsent(1).length === 0) return true;
       if (!this.transport.connected) return false;
       this.kick();
       // On the clock port, so a virtual-clock run waits in simulated time.
       await new Promise<void>((r) => this.clock.setTimer(20, r));
     }
+    this.markAccepted();
     return this.store.unsent(1).length === 0;
   }
 
   stop(): void {
     this.stopped = true;
     this.timerCancel?.();
-  }
-
-  private async drain(resendAll: boolean): Promise<void> {
-    if (!this.transport.connected) return;
-    if (resendAll) await this.send(this.store.unconfirmed(this.clock.now() + 1, 10_000));
-    for (;;) {
-      const batch = this.store.unsent(this.opts.batchSize);
-      if (batch.length === 0) break;
-      await this.send(batch);
-      if (!this.transport.connected) break;
-    }
-    this.metrics.outboxPending.set(this.store.outboxPending());
+    this.markAccepted();
   }
 
   /**
-   * Publishes a batch pipelined (in order on the wire, without waiting for each PUBACK before
-   * the next), then records what the broker took in one store transaction: one commit per batch,
-   * not one per message. Only the unbroken run of accepted messages from the start is marked
-   * sent; anything after a failure goes again, in order (devices ignore repeats).
+   * Publishes pipelined, in order on the wire. Only the unbroken run of accepted messages from
+   * the oldest issued is recorded as sent; on a failure that message and everything issued
+   * after it go again, in order (devices ignore repeats).
    */
-  private async send(messages: OutboxMessage[]): Promise<void> {
-    const inFlight: { m: OutboxMessage; issuedAt: number; done: Promise<void> }[] = [];
+  private issue(messages: readonly OutboxMessage[]): void {
     for (const m of messages) {
       if (!this.transport.connected) break;
-      const issuedAt = performance.now();
-      const done = this.transport.publish(m.topic, m.payload, {
-        qos: m.qos,
-        retain: m.retain,
-        ...(m.expirySeconds !== undefined ? { expirySeconds: m.expirySeconds } : {}),
-      });
-      // Settled below; this only keeps an early rejection from counting as unhandled meanwhile.
-      done.catch(() => undefined);
-      inFlight.push({ m, issuedAt, done });
+      if (this.issued.has(m.seq)) continue;
+      const flight: Flight = { m, issuedAt: performance.now(), outcome: 'pending', dropped: false };
+      this.issued.add(m.seq);
+      this.flights.push(flight);
+      this.transport
+        .publish(m.topic, m.payload, {
+          qos: m.qos,
+          retain: m.retain,
+          ...(m.expirySeconds !== undefined ? { expirySeconds: m.expirySeconds } : {}),
+        })
+        .then(
+          () => this.settled(flight, 'ok'),
+          (err: unknown) => this.settled(flight, 'failed', err),
+        );
     }
-    const accepted: { m: OutboxMessage; issuedAt: number }[] = [];
-    let failure: { err: unknown } | undefined;
-    for (const f of inFlight) {
-      try {
-        await f.done;
-      } catch (err) {
-        failure = { err };
-        break;
-      }
-      accepted.push(f);
+  }
+
+  private settled(flight: Flight, outcome: 'ok' | 'failed', err?: unknown): void {
+    if (flight.dropped) return;
+    flight.outcome = outcome;
+    flight.err = err;
+    let taken = 0;
+    while (taken < this.flights.length && (this.flights[taken] as Flight).outcome === 'ok') this.accepted.push(this.flights[taken++] as Flight);
+    if (taken > 0) this.flights.splice(0, taken);
+    const head = this.flights[0];
+    if (head?.outcome === 'failed') {
+      this.logger.warn({ err: head.err, seq: head.m.seq, topic: head.m.topic }, 'outbox publish failed; will retry');
+      this.dropFlights();
     }
-    if (accepted.length > 0) {
-      const now = this.clock.now();
+    if (this.accepted.length > 0 && this.markCancel === undefined) this.markCancel = this.clock.setTimer(MARK_COALESCE_MS, () => this.markAccepted());
+    if (this.backlogged) this.kick();
+  }
+
+  /** Forgets what is in flight: it is not recorded as sent, so it goes again on the next kick. */
+  private dropFlights(): void {
+    for (const f of this.flights) {
+      f.dropped = true;
+      this.issued.delete(f.m.seq);
+    }
+    this.flights.length = 0;
+  }
+
+  /** Records what the broker took in one store transaction, and counts it. */
+  private markAccepted(): void {
+    this.markCancel?.();
+    this.markCancel = undefined;
+    if (this.accepted.length === 0) return;
+    const done = this.accepted.splice(0);
+    const now = this.clock.now();
+    try {
       this.store.tx(() => {
-        for (const { m } of accepted) this.store.markSent(m.seq, now);
+        for (const { m } of done) this.store.markSent(m.seq, now);
       });
-      for (const { m, issuedAt } of accepted) {
-        this.metrics.mqttMessagesPublished.inc(publishedLabels(m.topic));
-        if (m.attempts === 0) this.latency.commandPublished(m.correlation, (taskId) => this.store.getTask(taskId)?.lineId, issuedAt);
-        else this.logger.debug({ seq: m.seq, topic: m.topic, attempts: m.attempts + 1 }, 're-sent unconfirmed command');
-      }
+    } catch (err) {
+      // Not recorded: they count as unsent and go again (devices ignore repeats).
+      for (const { m } of done) this.issued.delete(m.seq);
+      this.logger.warn({ err }, 'could not record sent commands; they will be sent again');
+      return;
     }
-    // For drain()'s log and retry; the rest of the batch stays unsent and goes again.
-    if (failure) throw failure.err instanceof Error ? failure.err : new Error(String(failure.err));
+    for (const { m, issuedAt } of done) {
+      this.issued.delete(m.seq);
+      this.metrics.mqttMessagesPublished.inc(publishedLabels(m.topic));
+      if (m.attempts === 0) this.latency.commandPublished(m.correlation, (taskId) => this.store.getTask(taskId)?.lineId, issuedAt);
+      else this.logger.debug({ seq: m.seq, topic: m.topic, attempts: m.attempts + 1 }, 're-sent unconfirmed command');
+    }
+    this.metrics.outboxPending.set(this.store.outboxPending());
   }
 
   private scheduleResend(): void {
     if (this.stopped) return;
     this.timerCancel = this.clock.setTimer(this.opts.resendAfterMs, () => {
-      void this.resendStale().finally(() => this.scheduleResend());
+      this.resendStale();
+      this.scheduleResend();
     });
   }
 
-  private async resendStale(): Promise<void> {
-    if (!this.transport.connected || this.running) return;
-    const stale = this.store.unconfirmed(this.clock.now() - this.opts.resendAfterMs, this.opts.batchSize);
-    if (stale.length === 0) return;
-    this.running = this.send(stale)
-      .catch((err: unknown) => this.logger.warn({ err }, 'outbox re-send failed'))
-      .finally(() => {
-        this.running = undefined;
-      });
-    await this.running;
+  private resendStale(): void {
+    if (!this.transport.connected || this.stopped) return;
+    // The broker has not taken what went out a resend period ago: devices are not behind, the
+    // broker is, and duplicates queued behind the rest would only make it later.
+    const head = this.flights[0];
+    if (head && performance.now() - head.issuedAt > this.opts.resendAfterMs) return;
+    this.issue(this.store.unconfirmed(this.clock.now() - this.opts.resendAfterMs, this.opts.batchSize));
   }
 }
 

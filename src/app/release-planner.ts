@@ -35,10 +35,16 @@ export class ReleasePlanner {
     this.latency = dispatchLatencyOf(ctx.metrics);
   }
 
-  /** Releases what fits in the window and hands over other sites' lines; returns how many moved. */
-  runOnce(): number {
+  /**
+   * Releases what fits in the window, at most `limit` lines of this site, and hands over other
+   * sites' lines; returns how many moved. The dispatcher passes a small limit: a line's dispatch
+   * latency runs from its release to its first command, so a pass that releases a few lines and
+   * commands them at once beats one that releases a backlog and commands it all at its end.
+   * The ids of this site's lines released are added to `releasedHere` when given.
+   */
+  runOnce(limit = Number.POSITIVE_INFINITY, releasedHere?: Set<string>): number {
     const { store, siteId } = this.ctx;
-    const room = this.opts.window - store.countActiveLines(siteId);
+    const room = Math.min(limit, this.opts.window - store.countActiveLines(siteId));
     const here = room > 0 ? store.releasableLines({ site: siteId, limit: room }) : [];
     const elsewhere = this.otherSites.flatMap((site) => store.releasableLines({ site, limit: HANDOVER_BATCH }));
     if (here.length === 0 && elsewhere.length === 0) return 0;
@@ -51,7 +57,10 @@ export class ReleasePlanner {
           if (next.state === line.state) continue;
           released++;
           // Dispatch latency starts here; lines handed to other sites get no device command from us.
-          if (next.state === 'RELEASED' && next.site === siteId) after(() => this.latency.lineReleased(line.id, startedAt));
+          if (next.state === 'RELEASED' && next.site === siteId) {
+            releasedHere?.add(line.id);
+            after(() => this.latency.lineReleased(line.id, startedAt));
+          }
         }
       }),
     );

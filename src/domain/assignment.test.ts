@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { assignmentCost, compareUrgency, DEFAULT_ASSIGNMENT_WEIGHTS, orderStops, rankCandidates, type CandidateFacts, type Urgency } from './assignment.js';
+import fc from 'fast-check';
+import { assignmentCost, cheapestCandidates, compareUrgency, DEFAULT_ASSIGNMENT_WEIGHTS, orderStops, rankCandidates, type CandidateFacts, type Urgency } from './assignment.js';
 
 const facts = (over: Partial<CandidateFacts> = {}): CandidateFacts => ({
   vehicleId: 'amr-01',
@@ -45,6 +46,25 @@ describe('assignment cost', () => {
     expect(ranked[1]?.total).toBe(37);
     // Ties go by vehicle id, so a replay decides the same way.
     expect(rankCandidates([facts({ vehicleId: 'b' }), facts({ vehicleId: 'a' })]).map((c) => c.vehicleId)).toEqual(['a', 'b']);
+  });
+});
+
+describe('cheapest candidates', () => {
+  it('are the head of the full ranking, with every able candidate counted', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ travel: fc.integer({ min: 0, max: 40 }), battery: fc.integer({ min: 0, max: 100 }), capable: fc.boolean(), queue: fc.integer({ min: 0, max: 2 }) }), { maxLength: 60 }),
+        fc.integer({ min: 0, max: 5 }),
+        (rows, k) => {
+          const candidates = rows.map((r, i) => facts({ vehicleId: `v${String(i).padStart(2, '0')}`, travelSeconds: r.travel, battery: r.battery, capable: r.capable, queueLength: r.queue }));
+          const full = rankCandidates(candidates);
+          const { ranked, considered } = cheapestCandidates(candidates, k);
+          expect(ranked).toEqual(full.slice(0, k));
+          expect(considered).toBe(full.length);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
 

@@ -60,6 +60,11 @@ export function assignmentCost(c: CandidateFacts, w: AssignmentWeights = DEFAULT
   return { vehicleId: c.vehicleId, travel: tenth(travel), queue: tenth(queue), battery: tenth(battery), total: tenth(travel + queue + battery) };
 }
 
+/** Cheaper first; ties by vehicle id, so decisions replay. */
+function byCost(a: CostBreakdown, b: CostBreakdown): number {
+  return a.total - b.total || (a.vehicleId < b.vehicleId ? -1 : a.vehicleId > b.vehicleId ? 1 : 0);
+}
+
 /** Candidates that can do the trip, cheapest first (ties by vehicle id, so decisions replay). */
 export function rankCandidates(candidates: readonly CandidateFacts[], w: AssignmentWeights = DEFAULT_ASSIGNMENT_WEIGHTS): CostBreakdown[] {
   const costed: CostBreakdown[] = [];
@@ -67,7 +72,31 @@ export function rankCandidates(candidates: readonly CandidateFacts[], w: Assignm
     const cost = assignmentCost(c, w);
     if (cost) costed.push(cost);
   }
-  return costed.sort((a, b) => a.total - b.total || (a.vehicleId < b.vehicleId ? -1 : a.vehicleId > b.vehicleId ? 1 : 0));
+  return costed.sort(byCost);
+}
+
+/**
+ * The `k` cheapest candidates in `rankCandidates` order, and how many could do the trip at all.
+ * The dispatcher needs the winner and a few runners-up for the journal, not the whole fleet
+ * sorted: this keeps only `k` while it walks the candidates.
+ */
+export function cheapestCandidates(candidates: Iterable<CandidateFacts>, k: number, w: AssignmentWeights = DEFAULT_ASSIGNMENT_WEIGHTS): { ranked: CostBreakdown[]; considered: number } {
+  const ranked: CostBreakdown[] = [];
+  let considered = 0;
+  for (const c of candidates) {
+    const cost = assignmentCost(c, w);
+    if (!cost) continue;
+    considered++;
+    if (k <= 0 || (ranked.length === k && byCost(cost, ranked[k - 1] as CostBreakdown) >= 0)) continue;
+    let i = ranked.length < k ? ranked.length : k - 1;
+    if (ranked.length < k) ranked.push(cost);
+    while (i > 0 && byCost(cost, ranked[i - 1] as CostBreakdown) < 0) {
+      ranked[i] = ranked[i - 1] as CostBreakdown;
+      i--;
+    }
+    ranked[i] = cost;
+  }
+  return { ranked, considered };
 }
 
 export interface Urgency {

@@ -6,22 +6,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RouteGraph } from './route-graph.js';
+import { SMALL_GRAPH_LAYOUT } from './small-graph.fixture.js';
 
-const nodes = ['a', 'b', 'c', 'd', 'e', 'f', 'island'].map((id, i) => ({ id, x: i % 3, y: Math.floor(i / 3) }));
-const graph = new RouteGraph({
-  graph: {
-    nodes,
-    edges: [
-      { id: 'ab', from: 'a', to: 'b' },
-      { id: 'bc', from: 'b', to: 'c', maxSpeed: 0.1 },
-      { id: 'ad', from: 'a', to: 'd' },
-      { id: 'de', from: 'd', to: 'e' },
-      { id: 'ef', from: 'e', to: 'f' },
-      { id: 'fc', from: 'f', to: 'c', bidirectional: false },
-      { id: 'be', from: 'b', to: 'e' },
-    ],
-  },
-});
+const { nodes } = SMALL_GRAPH_LAYOUT.graph;
+const graph = new RouteGraph(SMALL_GRAPH_LAYOUT);
 
 describe('RouteGraph.shortestPathCached', () => {
   it('matches shortestPath on travel time for every pair and speed, and walks real edges', () => {

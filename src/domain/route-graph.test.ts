@@ -1,29 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { RouteGraph } from './route-graph.js';
+import { SMALL_GRAPH_LAYOUT } from './small-graph.fixture.js';
 
 // A 3x2 grid: a-b-c on top, d-e-f below, with one slow edge b-c.
-const graph = new RouteGraph({
-  graph: {
-    nodes: [
-      { id: 'a', x: 0, y: 0 },
-      { id: 'b', x: 1, y: 0 },
-      { id: 'c', x: 2, y: 0 },
-      { id: 'd', x: 0, y: 1 },
-      { id: 'e', x: 1, y: 1 },
-      { id: 'f', x: 2, y: 1 },
-      { id: 'island', x: 9, y: 9 },
-    ],
-    edges: [
-      { id: 'ab', from: 'a', to: 'b' },
-      { id: 'bc', from: 'b', to: 'c', maxSpeed: 0.1 },
-      { id: 'ad', from: 'a', to: 'd' },
-      { id: 'de', from: 'd', to: 'e' },
-      { id: 'ef', from: 'e', to: 'f' },
-      { id: 'fc', from: 'f', to: 'c', bidirectional: false },
-      { id: 'be', from: 'b', to: 'e' },
-    ],
-  },
-});
+const graph = new RouteGraph(SMALL_GRAPH_LAYOUT);
 
 describe('RouteGraph', () => {
   it('finds the fastest route, not the shortest, when an edge is slow', () => {
