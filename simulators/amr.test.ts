@@ -110,3 +110,31 @@ describe('SimulatedAmr', () => {
     expect(states().at(-1)?.batteryState.batteryCharge).toBeLessThan(80);
   });
 });
+
+describe('SimulatedAmr at a pick station', () => {
+  it("waits at a station with a pickTime while the operator picks the units the trip brought", async () => {
+    const station = layout.stations.find((s) => s.kind === 'pack' && s.nodeId !== undefined);
+    const node = station?.nodeId;
+    if (node === undefined) throw new Error('demo layout has no pack station');
+    const withPickTime = { ...layout, stations: layout.stations.map((s) => (s === station ? { ...s, pickTime: 10 } : s)) };
+    const elapsed = async (site: typeof layout): Promise<number> => {
+      const clock = new ManualClock(Date.UTC(2025, 0, 1));
+      const link = new LoopbackLink();
+      const at = { ...spec, startNode: node };
+      await SimulatedAmr.start({ layout: site, spec: at, interfaceName: 'uagv', link, clock });
+      const pick: VdaAction = { actionId: 'p1', actionType: 'pick', blockingType: 'HARD', actionParameters: [{ key: 'quantity', value: 3 }] };
+      const drop: VdaAction = { actionId: 'd1', actionType: 'drop', blockingType: 'HARD' };
+      // Pick and drop on the station node itself: no travel, only the actions.
+      link.deliver(vdaTopic(addr, 'order'), encodeVda('order', order('o1', [node], { [node]: [pick, drop] })));
+      const states = (): VdaState[] => link.on('state').map((p) => decodeVda('state', p));
+      return runUntil(clock, () => states().some((s) => s.actionStates.some((a) => a.actionId === 'd1' && a.actionStatus === 'FINISHED')));
+    };
+    const plain = await elapsed(layout);
+    const picking = await elapsed(withPickTime);
+    // Lift and set-down (3 s each) either way; with a pickTime of 10 s the 3 units add 30 s.
+    expect(plain).toBeGreaterThan(6 - 0.2);
+    expect(plain).toBeLessThan(6 + 0.5);
+    expect(picking - plain).toBeGreaterThan(30 - 0.2);
+    expect(picking - plain).toBeLessThan(30 + 0.2);
+  });
+});

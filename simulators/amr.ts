@@ -73,6 +73,10 @@ export class SimulatedAmr implements Faultable, HasUtilization {
   private readonly physics: AmrPhysics;
   private readonly coords: Map<string, Point>;
   private readonly chargers: Set<string>;
+  /** Pack stations whose operator's pick time is given: node -> seconds per unit. */
+  private readonly stationPickSeconds: Map<string, number>;
+  /** Units picked on this trip so far (the pick actions' `quantity`), picked again at the station. */
+  private unitsAboard = 0;
   private readonly mapId: string;
   private readonly tickMs: number;
   private readonly stateIntervalMs: number;
@@ -111,6 +115,7 @@ export class SimulatedAmr implements Faultable, HasUtilization {
     this.physics = physics;
     this.coords = new Map(opts.layout.graph.nodes.map((n) => [n.id, { x: n.x, y: n.y }]));
     this.chargers = new Set(opts.layout.chargers.map((c) => c.nodeId));
+    this.stationPickSeconds = new Map(opts.layout.stations.flatMap((st) => (st.kind === 'pack' && st.nodeId !== undefined && st.pickTime !== undefined ? [[st.nodeId, st.pickTime] as const] : [])));
     this.mapId = opts.layout.site.mapId;
     this.tickMs = opts.tickMs ?? 100;
     this.stateIntervalMs = opts.stateIntervalMs ?? 5000;
@@ -429,7 +434,7 @@ export class SimulatedAmr implements Faultable, HasUtilization {
     this.publish();
     this.setActivity({ kind: 'action', action, endsAt: Infinity });
     // INITIALIZING and RUNNING are separate events so the core sees each transition.
-    this.cancelTimer = this.clock.setTimer(() => this.runAction(action, this.handlingMs()), 0);
+    this.cancelTimer = this.clock.setTimer(() => this.runAction(action, this.actionMs(action)), 0);
   }
 
   private runAction(action: VdaAction, ms: number): void {
@@ -441,8 +446,13 @@ export class SimulatedAmr implements Faultable, HasUtilization {
 
   private finishAction(action: VdaAction): void {
     const loadId = stringParam(action, 'loadId') ?? `tote-${this.serialNumber}`;
-    if (action.actionType === 'pick') this.vehicle.setLoads([{ loadId, loadType: stringParam(action, 'loadType') ?? 'TOTE', loadPosition: 'deck' }]);
-    else this.vehicle.setLoads([]);
+    if (action.actionType === 'pick') {
+      this.vehicle.setLoads([{ loadId, loadType: stringParam(action, 'loadType') ?? 'TOTE', loadPosition: 'deck' }]);
+      this.unitsAboard += unitsOf(action);
+    } else {
+      this.vehicle.setLoads([]);
+      this.unitsAboard = 0;
+    }
     this.vehicle.setActionStatus(action.actionId, 'FINISHED', `${action.actionType === 'pick' ? 'picked' : 'dropped'} ${loadId}`);
     this.activity = { kind: 'idle' };
     this.publish();
@@ -510,7 +520,7 @@ export class SimulatedAmr implements Faultable, HasUtilization {
     if (a.kind === 'action') {
       const left = this.pausedActionLeft;
       this.pausedActionLeft = undefined;
-      if (left === undefined) this.runAction(a.action, this.handlingMs());
+      if (left === undefined) this.runAction(a.action, this.actionMs(a.action));
       else this.runAction(a.action, left);
       return;
     }
@@ -611,6 +621,17 @@ export class SimulatedAmr implements Faultable, HasUtilization {
     this.mark();
   }
 
+  /**
+   * How long an action keeps the robot: lifting or setting down its load, and at a pick station
+   * with an operator's `pickTime` the drop also waits while the operator picks the units the trip
+   * brought (RAWSim-O keeps the pod at the station for the picks likewise).
+   */
+  private actionMs(action: VdaAction): number {
+    const perUnit = action.actionType === 'drop' ? this.stationPickSeconds.get(this.lastNode) : undefined;
+    const picking = perUnit !== undefined ? (Math.max(1, this.unitsAboard) * perUnit * 1000) / this.faults.speedFactor : 0;
+    return this.handlingMs() + picking;
+  }
+
   private handlingMs(): number {
     return (this.physics.handlingSeconds * 1000) / this.faults.speedFactor;
   }
@@ -694,6 +715,12 @@ function distanceUpTo(points: readonly Point[], index: number): number {
   let sum = 0;
   for (let i = 1; i <= index && i < points.length; i++) sum += distance(points[i - 1] as Point, points[i] as Point);
   return sum;
+}
+
+/** The units a pick action takes (its `quantity`), 1 when it names none. */
+function unitsOf(action: VdaAction): number {
+  const q = Number(action.actionParameters?.find((p) => p.key === 'quantity')?.value);
+  return Number.isFinite(q) && q > 0 ? q : 1;
 }
 
 function stringParam(action: VdaAction, key: string): string | undefined {

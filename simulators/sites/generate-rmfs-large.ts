@@ -15,7 +15,10 @@
  *                       row y (x 107..110) into the station node (111, y), and a one-way exit lane
  *                       west on row y + 1 back to the east hallway.
  *   y 42                16 charger spurs off the north hallway.
- * Storage nodes are dead ends off the aisle they face: a robot carrying a pod never drives through
+ * Every lane of the open floor is one-way, alternating like a Manhattan street grid (even rows
+ * east, odd rows west, even columns north, odd columns and the west border south): robots meet
+ * only at crossings and follow each other along a lane, never head-on where neither could give
+ * way. Storage nodes are dead ends off the aisle they face: a robot carrying a pod never drives through
  * another pod (RAWSim-O lets empty robots pass under pods; we do not, which is conservative).
  * 1,920 storage nodes hold 1,900 pods, leaving 20 free spots for putting pods away elsewhere.
  * Each pod is one AMR-zone location (`mobile: true`) holding 1-4 SKUs; 1,000 SKUs listed best
@@ -58,6 +61,14 @@ function podCell(x: number, y: number): { bx: number; by: number } | undefined {
   return dx % 5 !== 0 && dy % 3 !== 0 ? { bx, by } : undefined;
 }
 
+/**
+ * Lane directions of the open floor: even rows run east, odd rows west; even columns north, odd
+ * south, but the west border column south, so the border is one loop (every corner has a way in
+ * and a way out).
+ */
+const rowRunsEast = (y: number): boolean => y % 2 === 0;
+const columnRunsNorth = (x: number): boolean => x !== 0 && x % 2 === 0;
+
 type Node = SiteLayout['graph']['nodes'][number];
 type Edge = SiteLayout['graph']['edges'][number];
 
@@ -82,11 +93,19 @@ export function generateRmfsLargeLayout(seed = 1): SiteLayout {
       }
     }
   }
+  // One-way lanes, alternating (a Manhattan grid): two robots never meet head-on in a one-node
+  // aisle, where neither could get out of the other's way.
   for (let y = 0; y < FLOOR.height; y++) {
     for (let x = 0; x < FLOOR.width; x++) {
       if (podCell(x, y)) continue;
-      if (x + 1 < FLOOR.width && !podCell(x + 1, y)) link(nodeId(x, y), nodeId(x + 1, y));
-      if (y + 1 < FLOOR.height && !podCell(x, y + 1)) link(nodeId(x, y), nodeId(x, y + 1));
+      if (x + 1 < FLOOR.width && !podCell(x + 1, y)) {
+        const [from, to] = rowRunsEast(y) ? [nodeId(x, y), nodeId(x + 1, y)] : [nodeId(x + 1, y), nodeId(x, y)];
+        link(from, to, true);
+      }
+      if (y + 1 < FLOOR.height && !podCell(x, y + 1)) {
+        const [from, to] = columnRunsNorth(x) ? [nodeId(x, y), nodeId(x, y + 1)] : [nodeId(x, y + 1), nodeId(x, y)];
+        link(from, to, true);
+      }
     }
   }
   // Each storage node hangs off the aisle row it faces: the lower pod row faces south, the upper north.

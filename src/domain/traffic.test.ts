@@ -427,3 +427,57 @@ describe('properties', () => {
     );
   });
 });
+
+describe('ReservationTable: dead ends and admission zones', () => {
+  const deadEnd = (n: string): boolean => corridor.isDeadEnd(n);
+
+  it('does not stop a vehicle in the mouth of a dead end another vehicle is in; it waits a node earlier', () => {
+    const t = new ReservationTable({ isDeadEnd: deadEnd });
+    // amr-2 is in the pocket p and will come out through b.
+    t.park('amr-2', 'p');
+    const g = t.reservePath('amr-1', ['a', 'b', 'p'], 0, 2);
+    expect(g.upTo).toBe(0);
+    expect(g.blocked).toEqual({ index: 1, nodeId: 'p', by: 'amr-2', reason: 'held' });
+    expect(t.holder('b')).toBeUndefined();
+    // The wait is hard while amr-2 stays: an idle vehicle there is moved out.
+    expect(t.isHardWait(t.waitOf('amr-1') as WaitEdge)).toBe(true);
+    // amr-2 comes out past b; then amr-1 gets the mouth and the pocket together.
+    t.releaseAll('amr-2');
+    expect(t.reservePath('amr-1', ['a', 'b', 'p'], 0, 2).upTo).toBe(2);
+  });
+
+  it('passes the mouth of an occupied dead end it does not enter', () => {
+    const t = new ReservationTable({ isDeadEnd: deadEnd });
+    t.park('amr-2', 'p');
+    expect(t.reservePath('amr-1', ['a', 'b', 'c'], 0, 2).upTo).toBe(2);
+  });
+
+  it('admits at most `capacity` vehicles into a zone; the next waits in the dead end it leaves until one is out', () => {
+    // Zone {d, e} (a station and its queue); vehicles pick in the pocket p and head through it to f.
+    const path = ['p', 'b', 'c', 'd', 'e', 'f'];
+    const two = new ReservationTable({ isDeadEnd: deadEnd, zones: [{ id: 'st', nodes: ['d', 'e'], capacity: 2 }] });
+    two.park('amr-1', 'e');
+    two.park('amr-2', 'p');
+    // Room for two: amr-2 is admitted as it leaves the pocket, before it reaches the zone.
+    expect(two.reservePath('amr-2', path, 0, 1).upTo).toBe(1);
+    expect(two.admittedTo('st')).toEqual(['amr-1', 'amr-2']);
+
+    const one = new ReservationTable({ isDeadEnd: deadEnd, zones: [{ id: 'st', nodes: ['d', 'e'], capacity: 1 }] });
+    one.park('amr-1', 'e');
+    one.park('amr-3', 'p');
+    const g = one.reservePath('amr-3', path, 0, 3);
+    expect(g.upTo).toBe(0);
+    expect(g.blocked).toEqual({ index: 1, nodeId: 'b', by: 'amr-1', reason: 'zone' });
+    // Not a deadlock edge: the zone empties whatever amr-3 does.
+    expect(one.isHardWait(one.waitOf('amr-3') as WaitEdge)).toBe(false);
+    // amr-1 drives out of the zone: amr-3 is let in.
+    one.reservePath('amr-1', ['e', 'f'], 0, 1);
+    one.advance('amr-1', 'f');
+    expect(one.admittedTo('st')).toEqual([]);
+    expect(one.reservePath('amr-3', path, 0, 3).upTo).toBe(3);
+    expect(one.admittedTo('st')).toEqual(['amr-3']);
+    // Its path changes to one that no longer leads into the zone: the admission ends.
+    one.reservePath('amr-3', ['p', 'b', 'a'], 0, 2);
+    expect(one.admittedTo('st')).toEqual([]);
+  });
+});

@@ -15,6 +15,15 @@
  * following the edges. It is resolved rather than waited out: the lowest-priority vehicle of the
  * cycle is re-routed around the nodes the others hold or, when no detour exists, backed off to
  * the nearest free node off the others' paths, where it yields to them until they have passed.
+ *
+ * Two rules keep vehicles from stopping where they would lock each other in:
+ * - The mouth of a dead end: a vehicle is not granted the node in front of a dead end (a storage
+ *   spur, a bay) it is about to enter while another vehicle holds the dead end; the one inside
+ *   could only come out through that node. It waits a node earlier, off the way out.
+ * - Admission zones (a station's queue lane and the station): at most `capacity` vehicles are
+ *   admitted at once. A vehicle heading for a full zone is not granted the way out of the last
+ *   dead end before it (where it picked its load); it waits there, off the lanes, instead of
+ *   queueing on a hallway that every other vehicle needs.
  */
 import type { RouteGraph } from './route-graph.js';
 
@@ -25,7 +34,7 @@ export interface TrafficPlan {
   readonly upTo: number;
 }
 
-export const BLOCK_REASONS = ['held', 'yield'] as const;
+export const BLOCK_REASONS = ['held', 'yield', 'zone'] as const;
 export type BlockReason = (typeof BLOCK_REASONS)[number];
 
 /** Why a grant stopped: the first node not granted, and the vehicle in the way. */
@@ -68,12 +77,44 @@ interface Yield {
 
 const edgeKey = (a: string, b: string): string => (a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`);
 
+/** Nodes that admit at most `capacity` vehicles at once (a station and its queue lane). */
+export interface AdmissionZone {
+  id: string;
+  nodes: readonly string[];
+  capacity: number;
+}
+
+export interface TableOptions {
+  /** Whether the node is a dead end (one neighbour): see the mouth rule above. */
+  isDeadEnd?: (nodeId: string) => boolean;
+  zones?: readonly AdmissionZone[];
+}
+
 export class ReservationTable {
   private readonly nodeHolder = new Map<string, string>();
   private readonly edgeHolder = new Map<string, string>();
   private readonly plans = new Map<string, PlanState>();
   private readonly waiting = new Map<string, WaitEdge>();
   private readonly yields = new Map<string, Yield>();
+  private readonly isDeadEnd: (nodeId: string) => boolean;
+  private readonly zones: { id: string; nodes: ReadonlySet<string>; list: readonly string[]; capacity: number }[];
+  private readonly zoneOfNode = new Map<string, number>();
+  /** Vehicles admitted to each zone (by index) that may not stand in it yet. */
+  private readonly admitted = new Map<number, Set<string>>();
+
+  constructor(opts: TableOptions = {}) {
+    this.isDeadEnd = opts.isDeadEnd ?? (() => false);
+    this.zones = (opts.zones ?? []).map((z) => ({ id: z.id, nodes: new Set(z.nodes), list: [...z.nodes], capacity: Math.max(1, Math.floor(z.capacity)) }));
+    this.zones.forEach((z, k) => {
+      for (const n of z.list) this.zoneOfNode.set(n, k);
+    });
+  }
+
+  /** The vehicles a zone has admitted: those holding one of its nodes and those let in to come. */
+  admittedTo(zoneId: string): string[] {
+    const k = this.zones.findIndex((z) => z.id === zoneId);
+    return k < 0 ? [] : [...this.occupantsOf(k)].sort();
+  }
 
   /** Who holds the node, if anyone. */
   holder(nodeId: string): string | undefined {
@@ -257,9 +298,13 @@ export class ReservationTable {
    */
   isHardWait(edge: WaitEdge): boolean {
     if (edge.reason === 'yield') return true;
+    // Waiting to be admitted to a zone ends as the zone empties, whatever the vehicle waited for does.
+    if (edge.reason === 'zone') return false;
     const hp = this.plans.get(edge.holder);
     if (!hp || this.nodeHolder.get(edge.nodeId) !== edge.holder) return false;
     if (hp.pinned === edge.nodeId) return true;
+    // A dead end is left only through its mouth, which the waiter needs too (the mouth rule).
+    if (this.isDeadEnd(edge.nodeId)) return true;
     return hp.nodes[hp.upTo] === edge.nodeId;
   }
 
@@ -292,6 +337,13 @@ export class ReservationTable {
     if (holder !== undefined && holder !== vehicle) return { index: i, nodeId, by: holder, reason: 'held' };
     const edgeHolder = this.edgeHolder.get(edgeKey(path[i - 1] as string, nodeId));
     if (edgeHolder !== undefined && edgeHolder !== vehicle) return { index: i, nodeId, by: edgeHolder, reason: 'held' };
+    const next = path[i + 1];
+    if (next !== undefined && this.isDeadEnd(next)) {
+      const inside = this.nodeHolder.get(next);
+      if (inside !== undefined && inside !== vehicle) return { index: i, nodeId: next, by: inside, reason: 'held' };
+    }
+    const full = this.zoneClosed(vehicle, path, i);
+    if (full) return full;
     // A node the vehicle holds for an earlier visit is still subject to its yield: a backed-off
     // vehicle must not turn straight back into the way it has just cleared.
     const y = this.yields.get(vehicle);
@@ -301,6 +353,60 @@ export class ReservationTable {
       if (op && op.nodes === theirs && op.nodes.indexOf(nodeId, op.at) >= 0) return { index: i, nodeId, by: other, reason: 'yield' };
     }
     return undefined;
+  }
+
+  /**
+   * Leaving a dead end (path[i - 1]) for a zone entered further on, before any other dead end:
+   * blocked while the zone has admitted as many vehicles as it holds. Otherwise the vehicle is
+   * admitted now, so that the next one counts it.
+   */
+  private zoneClosed(vehicle: string, path: readonly string[], i: number): Blocked | undefined {
+    if (this.zones.length === 0 || !this.isDeadEnd(path[i - 1] as string)) return undefined;
+    let k: number | undefined;
+    for (let j = i; j < path.length; j++) {
+      k = this.zoneOfNode.get(path[j] as string);
+      if (k !== undefined || (j > i && this.isDeadEnd(path[j] as string))) break;
+    }
+    if (k === undefined) return undefined;
+    const occupants = this.occupantsOf(k);
+    const zone = this.zones[k] as (typeof this.zones)[number];
+    if (occupants.has(vehicle) || occupants.size < zone.capacity) {
+      const set = this.admitted.get(k) ?? new Set<string>();
+      set.add(vehicle);
+      this.admitted.set(k, set);
+      return undefined;
+    }
+    // Waits for the vehicle deepest in the zone: the next to leave it.
+    let by = [...occupants].sort()[0] as string;
+    for (let n = zone.list.length - 1; n >= 0; n--) {
+      const h = this.nodeHolder.get(zone.list[n] as string);
+      if (h !== undefined) {
+        by = h;
+        break;
+      }
+    }
+    return { index: i, nodeId: path[i] as string, by, reason: 'zone' };
+  }
+
+  private occupantsOf(k: number): Set<string> {
+    const out = new Set<string>(this.admitted.get(k) ?? []);
+    for (const n of (this.zones[k] as (typeof this.zones)[number]).list) {
+      const h = this.nodeHolder.get(n);
+      if (h !== undefined) out.add(h);
+    }
+    return out;
+  }
+
+  /** Admissions end once the vehicle's path no longer leads into the zone. */
+  private settleAdmissions(vehicle: string, plan: PlanState | undefined): void {
+    for (const [k, set] of this.admitted) {
+      if (!set.has(vehicle)) continue;
+      const zone = this.zones[k] as (typeof this.zones)[number];
+      const ahead = plan ? plan.nodes.slice(plan.at + 1) : [];
+      if (ahead.some((n) => zone.nodes.has(n))) continue;
+      set.delete(vehicle);
+      if (set.size === 0) this.admitted.delete(k);
+    }
   }
 
   private freeFor(vehicle: string, nodeId: string): boolean {
@@ -328,6 +434,7 @@ export class ReservationTable {
     for (const k of next ? edgesOf(next) : []) this.edgeHolder.set(k, vehicle);
     if (next) this.plans.set(vehicle, next);
     else this.plans.delete(vehicle);
+    if (this.admitted.size > 0) this.settleAdmissions(vehicle, next);
     return released;
   }
 }
