@@ -25,6 +25,7 @@ import {
   type VdaVelocity,
 } from '../protocols/index.js';
 import { CLOSE_ANNOUNCE_MS, linkFrom, withinMs, type DeviceLink, type LastWill, type PublishOptions } from './link.js';
+import { cloneJson } from './json-clone.js';
 import { judgeOrder } from './vda-order-rules.js';
 
 export type VdaFactsheetBody = Omit<VdaFactsheet, 'headerId' | 'timestamp' | 'version' | 'manufacturer' | 'serialNumber'>;
@@ -134,7 +135,7 @@ export class VdaVehicle {
 
   /** A snapshot of the current state (a copy; changes go through the methods below). */
   get state(): Readonly<VdaState> {
-    return structuredClone(this.current);
+    return cloneJson(this.current);
   }
 
   /** Nodes still to be reached, in order, with their actions (base first, then horizon). */
@@ -349,8 +350,8 @@ export class VdaVehicle {
     // Running instant actions survive a new order; everything of the old order is dropped.
     this.current.actionStates = this.current.actionStates.filter((a) => !this.orderActionIds.has(a.actionId) && !isTerminal(a.actionStatus));
     this.orderActionIds = new Set();
-    this.nodes = order.nodes.map((n) => structuredClone(n));
-    this.edges = order.edges.map((e) => structuredClone(e));
+    this.nodes = order.nodes.map((n) => cloneJson(n));
+    this.edges = order.edges.map((e) => cloneJson(e));
     this.addOrderActions(order.nodes, order.edges);
     // A new order restarts sequence numbering.
     this.current.lastNodeSequenceId = 0;
@@ -365,7 +366,7 @@ export class VdaVehicle {
     this.nodes = this.nodes.filter((n) => n.released && n.sequenceId < stitch.sequenceId);
     this.edges = this.edges.filter((e) => e.released && e.sequenceId < stitch.sequenceId);
     const stitchPending = this.current.lastNodeSequenceId < stitch.sequenceId;
-    const stitchNode = structuredClone(stitch);
+    const stitchNode = cloneJson(stitch);
     stitchNode.actions = stitch.actions.filter((a) => !this.actionIndex.has(a.actionId));
     if (stitchPending) {
       // Keep the stitching node's existing actions and add any new ones from the update.
@@ -373,8 +374,8 @@ export class VdaVehicle {
       this.nodes = this.nodes.filter((n) => n.sequenceId !== stitch.sequenceId);
       this.nodes.push(stitchNode);
     }
-    this.nodes.push(...rest.map((n) => structuredClone(n)));
-    this.edges.push(...order.edges.map((e) => structuredClone(e)));
+    this.nodes.push(...rest.map((n) => cloneJson(n)));
+    this.edges.push(...order.edges.map((e) => cloneJson(e)));
     this.addOrderActions([{ ...stitch, actions: stitch.actions.filter((a) => !this.actionIndex.has(a.actionId)) }, ...rest], order.edges);
   }
 
@@ -445,10 +446,14 @@ export class VdaVehicle {
     this.fireAndForget(this.publishState());
   }
 
+  /**
+   * Node states leave out `nodePosition`: VDA 5050 makes it optional because master control
+   * already has it (it sent the order), and on a long path it is most of the state's bytes —
+   * every state a vehicle publishes repeats the whole remaining path.
+   */
   private syncPathStates(): void {
     this.current.nodeStates = this.nodes.map((n) => {
       const s: VdaState['nodeStates'][number] = { nodeId: n.nodeId, sequenceId: n.sequenceId, released: n.released };
-      if (n.nodePosition !== undefined) s.nodePosition = { ...n.nodePosition };
       if (n.nodeDescription !== undefined) s.nodeDescription = n.nodeDescription;
       return s;
     });

@@ -33,6 +33,8 @@ export interface FastRunOptions {
   onProgress?: (p: FastProgress) => void;
   progressEveryMs?: number;
   logLevel?: 'silent' | 'error' | 'warn' | 'info';
+  /** Called once core and site are up, just before simulated time starts to run (benchmarks time the run apart from start-up). */
+  onReady?: () => void;
   /** AMR motion tick and reporting periods; FAST_AMR_TIMING by default. */
   amrTiming?: { tickMs?: number; stateIntervalMs?: number; visualizationIntervalMs?: number };
 }
@@ -76,6 +78,7 @@ export async function runFast(opts: FastRunOptions): Promise<RunKpis> {
     const kpis = new KpiCollector({ core, occupancy, now: () => clock.now(), startAt, warmupEndAt, bucketMs: bucketFor(endAt - startAt), isActing: actingIn(site) });
     const orders = startRunOrders({ layout, intake: core.intake, clock: clock.sim, seed: opts.seed, ordersPerHour: opts.ordersPerHour, startAt, until: endAt });
     const progressEvery = opts.progressEveryMs ?? 60_000;
+    opts.onReady?.();
     await runUntil(clock, endAt, {
       everyMs: SAMPLE_MS,
       onTick: (now) => {

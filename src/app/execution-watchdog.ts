@@ -58,6 +58,11 @@ export class ExecutionWatchdog {
   private readonly askedJobStates = new Map<string, number>();
   /** The last order each vehicle's state carried, and when (any non-empty orderId). */
   private readonly lastEcho = new Map<string, { orderId: string; at: number }>();
+  /**
+   * When this core started: a task cannot have stalled while no core was watching it, so time
+   * spent down (a crash, a restart) does not count toward its timeout.
+   */
+  private readonly startedAt: number;
 
   constructor(
     private readonly ctx: AppContext,
@@ -67,6 +72,7 @@ export class ExecutionWatchdog {
     private readonly opts: WatchdogOptions,
     private readonly onCommandsQueued: () => void,
   ) {
+    this.startedAt = ctx.clock.now();
     // Every state, stale or fresh, passes here first: a real echo after a suspicion clears it.
     progress.watchVdaStates((deviceId, _serialNumber, s) => {
       if (s.orderId) this.lastEcho.set(deviceId, { orderId: s.orderId, at: this.ctx.clock.now() });
@@ -78,12 +84,15 @@ export class ExecutionWatchdog {
     const now = this.ctx.clock.now();
     let takenBack = 0;
     let queued = false;
+    // Read first: stopping an abandoned order only queues a command, it changes no task.
+    const held = this.ctx.store.tasksInStates(HELD);
+    const heldIds = new Set<string>();
+    for (const t of held) heldIds.add(t.id);
     for (const d of this.registry.list()) {
       if (this.isUnreachable(d, now)) continue;
       this.reportedOutages.delete(d.id);
-      queued = this.stopAbandonedOrder(d) || queued;
+      queued = this.stopAbandonedOrder(d, heldIds) || queued;
     }
-    const held = this.ctx.store.tasksInStates(HELD);
     for (const task of held) {
       const device = task.deviceId === undefined ? undefined : this.registry.get(task.deviceId);
       if (!device) continue;
@@ -96,7 +105,7 @@ export class ExecutionWatchdog {
         takenBack += this.takeBackLostTrip(task, device) ? 1 : 0;
       } else if (task.deviceClass !== 'amr' && this.askJobStatesIfStalled(task, device, now)) {
         queued = true;
-      } else if (now - task.updatedAt > this.opts.taskTimeoutMs && !this.ridesOnHeldTrip(task)) {
+      } else if (now - Math.max(task.updatedAt, this.startedAt) > this.opts.taskTimeoutMs && !this.ridesOnHeldTrip(task)) {
         takenBack += this.timeOut(task, device, now) ? 1 : 0;
         queued = true;
       }
@@ -296,8 +305,11 @@ export class ExecutionWatchdog {
   }
 
   /** The vehicle reports an order whose task the core gave up on: tell it to stop, once. */
-  private stopAbandonedOrder(d: DeviceView): boolean {
+  private stopAbandonedOrder(d: DeviceView, heldIds: ReadonlySet<string>): boolean {
     if (d.class !== 'amr' || !d.orderActive || d.orderId === undefined) return false;
+    // The usual case, every sweep for every busy vehicle: its order is a held trip, so neither
+    // failed nor canceled — no need to read the task again.
+    if (heldIds.has(d.orderId)) return false;
     const key = `${d.id}/${d.orderId}`;
     if (this.stopped.has(key)) return false;
     const task = this.ctx.store.getTask(d.orderId);

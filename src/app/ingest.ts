@@ -204,7 +204,12 @@ export class Ingest {
     if (last && headerId < last.headerId && at < last.at) {
       return `stale: headerId ${headerId} at ${timestamp} is older than headerId ${last.headerId} at ${new Date(last.at).toISOString()}, already applied`;
     }
-    if (!Number.isNaN(at)) this.newest.set(key, { headerId, at });
+    if (Number.isNaN(at)) return undefined;
+    // Updated in place: this runs for every state a fleet sends.
+    if (last) {
+      last.headerId = headerId;
+      last.at = at;
+    } else this.newest.set(key, { headerId, at });
     return undefined;
   }
 

@@ -73,6 +73,27 @@ describe('MemoryBus', () => {
     ]);
   });
 
+  it('keeps what one subscriber does to its bytes from every other copy, retained ones included', () => {
+    const clock = testClock();
+    const bus = new MemoryBus({ clock });
+    const pub = bus.connect('pub');
+    const first = bus.connect('first');
+    const second = bus.connect('second');
+    const seen: string[] = [];
+    first.onMessage((_t, p) => p.write('XX'));
+    second.onMessage((_t, p) => seen.push(`second ${p.toString()}`));
+    void first.subscribe(['a/#']);
+    void second.subscribe(['a/shared']);
+    void pub.publish('a/shared', 'ok', { qos: 1 });
+    void pub.publish('a/kept', 'ok', { qos: 1, retain: true });
+    clock.run();
+    const late = bus.connect('late');
+    late.onMessage((t, p) => seen.push(`late ${t}=${p.toString()}`));
+    void late.subscribe(['a/kept']);
+    clock.run();
+    expect(seen).toEqual(['second ok', 'late a/kept=ok']);
+  });
+
   it('keeps retained messages for later subscribers and clears them with an empty payload', () => {
     const clock = testClock();
     const bus = new MemoryBus({ clock });

@@ -90,9 +90,11 @@ export class MemoryBus {
     const targets = this.subscribersOf(topic);
     if (targets.length === 0) return;
     const expiresAt = opts.expirySeconds !== undefined ? now + opts.expirySeconds * 1000 : Infinity;
+    // A message nobody else holds (not retained, one subscriber) is handed over without a copy.
+    const owned = opts.retain !== true && targets.length === 1;
     this.clock.setTimer(this.latencyMs, () => {
       if (this.clock.now() > expiresAt) return;
-      for (const c of targets) this.deliver(c, topic, bytes);
+      for (const c of targets) this.deliver(c, topic, bytes, owned);
     });
   }
 
@@ -121,16 +123,18 @@ export class MemoryBus {
     if (will !== undefined) this.publishFrom(will.topic, will.payload, will);
   }
 
-  private deliver(client: BusClient, topic: string, payload: Buffer): void {
+  private deliver(client: BusClient, topic: string, payload: Buffer, owned = false): void {
     if (!client.connected) {
       this.stats.dropped++;
       return;
     }
     this.stats.delivered++;
     // Each subscriber gets its own copy, as it would from a socket: no one can mutate another's.
-    for (const h of client.handlerList) {
+    const handlers = client.handlerList;
+    const single = owned && handlers.length === 1;
+    for (const h of handlers) {
       try {
-        h(topic, Buffer.from(payload));
+        h(topic, single ? payload : Buffer.from(payload));
       } catch (err) {
         this.stats.handlerErrors++;
         this.onHandlerError?.(err, client.clientId, topic);
