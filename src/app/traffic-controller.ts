@@ -19,7 +19,7 @@ import { buildTripOrder } from '../domain/commands.js';
 import type { TaskRecord, TaskState } from '../domain/records.js';
 import type { Route } from '../domain/route-graph.js';
 import { buildMoveOrder, orderUpdateFrom } from '../domain/traffic-orders.js';
-import { findRetreat, planDetour, ReservationTable, resolveDeadlock, type Resolution, type WaitEdge } from '../domain/traffic.js';
+import { findRetreat, planDetour, ReservationTable, resolveDeadlock, type AdmissionZone, type Resolution, type WaitEdge } from '../domain/traffic.js';
 import type { AppContext } from './context.js';
 import { correlationOf } from './correlation.js';
 import { enqueueVdaInstantActions } from './instant-actions.js';
@@ -84,7 +84,7 @@ const IDLE_DEAD_END_BONUS = 30;
 const IDLE_CHECK_MS = 50;
 
 export class TrafficController {
-  readonly table = new ReservationTable();
+  readonly table: ReservationTable;
   private readonly drives = new Map<string, Drive>();
   private readonly unresolvedAt = new Map<string, number>();
   private queued = false;
@@ -92,15 +92,17 @@ export class TrafficController {
   private stopped = false;
   /** Orders not sent by traffic control that overlap another vehicle's nodes, logged once each. */
   private readonly overlapsLogged = new Set<string>();
-  /** Moves from before a restart canceled on their vehicle (vehicle/orderId), so each is told once. */
-  private readonly movesCanceled = new Set<string>();
+  /** Stranded orders (vehicle/orderId): when a cancel is due next, and how many were sent. */
+  private readonly strandedCancels = new Map<string, { due: number; sent: number }>();
 
   constructor(
     private readonly ctx: AppContext,
     private readonly registry: DeviceRegistry,
     private readonly opts: TrafficOptions,
     private readonly hooks: TrafficHooks,
-  ) {}
+  ) {
+    this.table = new ReservationTable({ isDeadEnd: (n) => ctx.graph.has(n) && ctx.graph.isDeadEnd(n), zones: stationZones(ctx.layout) });
+  }
 
   /**
    * Reserves the start of a trip the dispatcher is about to send and remembers it. Returns the
@@ -187,8 +189,7 @@ export class TrafficController {
     if (!d && (hasBase(s) || this.openTripOf(view.id, s) !== undefined)) d = this.adopt(view, s);
     if (!d) {
       this.cancelStrandedMove(view, s);
-      // Standing on a node another vehicle holds only ahead of itself: where it stands wins.
-      if (!this.table.park(id, s.lastNodeId, this.pinFor(id, s)) && !(this.table.cede(s.lastNodeId) && this.table.park(id, s.lastNodeId, this.pinFor(id, s)))) {
+      if (!this.standOn(id, s.lastNodeId, this.pinFor(id, s))) {
         this.ctx.logger.warn({ deviceId: id, node: s.lastNodeId, holder: this.table.holder(s.lastNodeId) }, 'traffic: vehicle stands on a node another vehicle holds');
       }
       return;
@@ -240,10 +241,28 @@ export class TrafficController {
     return !task || DONE.includes(task.state) || task.deviceId !== d.vehicleId;
   }
 
+  /**
+   * The vehicle stands on `nodeId` with nothing to drive: it holds it. A vehicle that powers up
+   * (or stops) on a node another holds only ahead of itself wins it: where a vehicle stands
+   * wins. The other is cut back before the node and asked to extend again at once, so that it
+   * waits for this one in the wait-for graph (and this one, idle, is moved out of its way) —
+   * without that, one whose released base already covered the node would drive up to it and
+   * wait there for ever, asking nothing. False when the holder itself stands on the node.
+   */
+  private standOn(id: string, nodeId: string, pin: string | undefined): boolean {
+    if (this.table.park(id, nodeId, pin)) return true;
+    const holder = this.table.holder(nodeId);
+    if (!this.table.cede(nodeId) || !this.table.park(id, nodeId, pin)) return false;
+    const theirs = holder !== undefined ? this.drives.get(holder) : undefined;
+    if (theirs) this.extend(theirs, { waiting: true });
+    if (this.table.waits().some((w) => w.holder === id)) this.scheduleIdleCheck();
+    return true;
+  }
+
   private endDrive(d: Drive, s: VdaState, why: 'done' | 'refused'): void {
     const pin = this.pinFor(d.vehicleId, s);
     this.drives.delete(d.vehicleId);
-    this.table.park(d.vehicleId, s.lastNodeId, pin);
+    this.standOn(d.vehicleId, s.lastNodeId, pin);
     if (d.kind === 'move') {
       if (why === 'refused') this.ctx.store.confirm(correlationOf.vda(d.vehicle.serialNumber, d.orderId, d.updateId), this.ctx.clock.now());
       // Only traffic's own moves free the vehicle; a charge drive is held by its owner until charged.
@@ -532,10 +551,26 @@ export class TrafficController {
     if (d.updateId === before.updateId) d.rerouteOf = before;
   }
 
-  /** Indices the drive must visit: the pick (while it is beyond the base), then the destination. */
+  /**
+   * Indices the drive must visit: every pick of the trip (a batched trip has several, each at
+   * the first visit of its node after the previous one, as buildTripOrder places them), then the
+   * destination. A re-route that kept only the first pick would drop the others' actions, and the
+   * vehicle would end its trip with actions still waiting — busy for ever in the dispatcher's eyes.
+   */
   private stops(d: Drive): number[] {
     const last = d.route.nodes.length - 1;
-    return d.pickIndex !== undefined && d.pickIndex < last ? [d.pickIndex, last] : [last];
+    const picks = d.kind === 'trip' ? (this.ctx.store.getTask(d.orderId)?.progress.trip?.picks ?? d.task?.progress.trip?.picks) : undefined;
+    if (!picks || picks.length === 0) return d.pickIndex !== undefined && d.pickIndex < last ? [d.pickIndex, last] : [last];
+    const out: number[] = [];
+    let from = 0;
+    for (const p of picks) {
+      const i = d.route.nodes.indexOf(p.nodeId, from);
+      if (i < 0) continue;
+      if (i < last) out.push(i);
+      from = i;
+    }
+    out.push(last);
+    return out;
   }
 
   // -- after a restart --------------------------------------------------------------------------
@@ -607,24 +642,63 @@ export class TrafficController {
   }
 
   /**
-   * A move aside started by a previous core (it has no drive here) that stopped at the end of its
-   * base waits for an update no one will send: its order stays active, so the vehicle takes no
-   * trip and cannot be moved aside again, while it may stand in everyone's way. It is canceled
-   * (once); idle, the vehicle is moved again if it is in the way.
+   * An order no one will ever finish keeps its vehicle busy for good: the dispatcher gives it no
+   * trip and it cannot be moved aside, while it may stand in everyone's way. Such an order, still
+   * active on a vehicle that has no base left and stands still, is canceled; idle, the vehicle is
+   * moved again if it is in the way.
+   * - A move aside started by a previous core (no drive here) that stopped at the end of its base
+   *   waits for an update no one will send.
+   * - A finished trip whose vehicle still reports a pick or drop WAITING with nothing left to
+   *   drive: the action of a stop a re-route left out (a batched line's pick, see buildTripOrder).
+   *   The update replaced the horizon that carried it, but the vehicle kept its state.
+   * - A failed or canceled trip the vehicle still holds: the watchdog's cancelOrder was lost. An
+   *   instant action is sent once, and one published by a core just started, before the vehicle
+   *   has reconnected and subscribed to the new broker, reaches no one. That one is the
+   *   watchdog's to send first, so it is only repeated after a grace period.
+   * The cancel is repeated while the vehicle still reports the order so (a cancel can be lost too).
+   * Seen in the core-crash test: vehicles holding such orders in the lanes and on a drop node
+   * blocked every trip behind them.
    */
   private cancelStrandedMove(view: DeviceView, s: VdaState): void {
-    if (!s.orderId.startsWith(MOVE_PREFIX) || hasBase(s) || s.nodeStates.length === 0 || s.driving) return;
+    /** A failed trip's cancel is the watchdog's: repeated only if it did not arrive by then. */
+    const WATCHDOG_GRACE_MS = 5000;
+    /** A cancel the vehicle has not acted on by then is sent again. */
+    const RESEND_MS = 10_000;
+    if (!s.orderId || hasBase(s) || s.driving) return;
+    const active = s.nodeStates.length > 0 || s.edgeStates.length > 0 || s.actionStates.some((a) => a.actionStatus === 'WAITING' && (a.actionType === 'pick' || a.actionType === 'drop'));
+    if (!active) return;
+    const ended = s.orderId.startsWith(MOVE_PREFIX) ? undefined : this.endedTripOf(view.id, s.orderId);
+    if (!ended && !(s.orderId.startsWith(MOVE_PREFIX) && s.nodeStates.length > 0)) return;
+    const reason =
+      ended === undefined
+        ? 'a move from before a restart, stopped at the end of its base'
+        : ended === 'FINISHED'
+          ? 'a finished trip with actions left that can no longer run'
+          : `a ${ended.toLowerCase()} trip the vehicle still holds`;
     const key = `${view.id}/${s.orderId}`;
-    if (this.movesCanceled.has(key)) return;
-    if (this.movesCanceled.size > 1000) this.movesCanceled.clear();
-    this.movesCanceled.add(key);
+    const now = this.ctx.clock.now();
+    let entry = this.strandedCancels.get(key);
+    if (!entry) {
+      if (this.strandedCancels.size > 1000) this.strandedCancels.clear();
+      entry = { due: ended === 'FAILED' || ended === 'CANCELED' ? now + WATCHDOG_GRACE_MS : now, sent: 0 };
+      this.strandedCancels.set(key, entry);
+    }
+    if (now < entry.due) return;
+    entry.due = now + RESEND_MS;
+    entry.sent++;
     const vehicle = { manufacturer: view.manufacturer ?? s.manufacturer, serialNumber: view.serialNumber ?? s.serialNumber };
     runInTransaction(this.ctx.store, () => {
-      enqueueVdaInstantActions(this.ctx, this.opts.interfaceName, vehicle, [{ actionId: `${s.orderId}-cancel-${this.ctx.clock.now()}`, actionType: 'cancelOrder', blockingType: 'HARD' }]);
-      this.journal(view.id, TRAFFIC_EVENTS.moveCanceled, { orderId: s.orderId, at: s.lastNodeId, reason: 'a move from before a restart, stopped at the end of its base' });
+      enqueueVdaInstantActions(this.ctx, this.opts.interfaceName, vehicle, [{ actionId: `${s.orderId}-cancel-${now}`, actionType: 'cancelOrder', blockingType: 'HARD' }]);
+      if (entry.sent === 1) this.journal(view.id, TRAFFIC_EVENTS.moveCanceled, { orderId: s.orderId, at: s.lastNodeId, reason });
     });
     this.queued = true;
-    this.ctx.logger.warn({ deviceId: view.id, orderId: s.orderId, node: s.lastNodeId }, 'traffic: a move from before a restart is canceled');
+    this.ctx.logger.warn({ deviceId: view.id, orderId: s.orderId, node: s.lastNodeId, reason, attempt: entry.sent }, 'traffic: a stranded order is canceled on its vehicle');
+  }
+
+  /** The final state of the trip `orderId` of this vehicle, if it has ended. */
+  private endedTripOf(vehicleId: string, orderId: string): TaskState | undefined {
+    const task = this.ctx.store.getTask(orderId);
+    return task && task.deviceId === vehicleId && task.deviceClass === 'amr' && DONE.includes(task.state) ? task.state : undefined;
   }
 
   /** The open trip task the vehicle's state carries, if it is this vehicle's. */
@@ -656,6 +730,18 @@ export class TrafficController {
     this.queued = false;
     this.hooks.onCommandsQueued();
   }
+}
+
+/**
+ * A pack station with a queue lane admits as many vehicles as the lane and the station hold:
+ * the others wait where they picked their load, not on the hallway before the lane.
+ */
+function stationZones(layout: AppContext['layout']): AdmissionZone[] {
+  return layout.stations.flatMap((st) => {
+    if (st.kind !== 'pack' || st.nodeId === undefined || !st.queueNodes || st.queueNodes.length === 0) return [];
+    const nodes = [...st.queueNodes, st.nodeId];
+    return [{ id: st.id, nodes, capacity: nodes.length }];
+  });
 }
 
 /** Released nodes still ahead: the vehicle has somewhere to go. */

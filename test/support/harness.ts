@@ -39,6 +39,12 @@ export function scaledClock(speed: number): SimClock {
  * `mqttPort` fixes the embedded broker's port (default 0: a free one), so a restarted core can
  * come back where already-running devices keep reconnecting to.
  */
+/**
+ * Most tests are about picking, not packing: by default a parcel packs a day after its last tote
+ * arrived, so lines stay PICKED however long a test runs. test/packing.test.ts sets its own times.
+ */
+const PACKING_HELD_BACK: Record<string, string> = { PICKWIRE_PACK_BASE_SECONDS: '86400' };
+
 export async function startHarness(
   opts: { mqttUrl?: string; mqttPort?: number; simulate?: boolean; speed?: number; dataDir?: string; env?: Record<string, string>; layout?: SiteLayout; beforeListen?: (core: Core) => void } = {},
 ): Promise<Harness> {
@@ -47,7 +53,7 @@ export async function startHarness(
   if (opts.mqttUrl) argv.push('--mqtt-url', opts.mqttUrl);
   const config = loadConfig({
     argv,
-    env: { PICKWIRE_TOKENS: `admin:admin:${ADMIN_TOKEN},shop:channel:${CHANNEL_TOKEN},watcher:viewer:${VIEWER_TOKEN}`, ...opts.env },
+    env: { PICKWIRE_TOKENS: `admin:admin:${ADMIN_TOKEN},shop:channel:${CHANNEL_TOKEN},watcher:viewer:${VIEWER_TOKEN}`, ...PACKING_HELD_BACK, ...opts.env },
   });
   const core = await createCore(config, { logger: createLogger({ level: 'warn' }), ...(opts.layout ? { layout: opts.layout } : {}) });
   // Before listen, while the app's plugins are not loaded yet: e.g. an onRoute hook sees every route.
