@@ -154,4 +154,59 @@ describe('conveyor belt physics', () => {
     expect(belt.problem('A', 'A')).toMatch(/same stop/);
     expect(belt.problem('A', 'Z')).toMatch(/unknown stop Z/);
   });
+  describe('blocked stops and re-routing', () => {
+    const loop = (): Belt =>
+      new Belt({
+        kind: 'loop',
+        length: 20,
+        speed: 1,
+        stops: [
+          { id: 'P', at: 0 },
+          { id: 'S1', at: 5 },
+          { id: 'S2', at: 10 },
+        ],
+        branches: [{ id: 'S1-in', kind: 'divert', stop: 'S1', at: 4, length: 1 }],
+      });
+
+    it('a loop sends totes for a blocked stop round again, and delivers once it is unblocked', () => {
+      const belt = loop();
+      belt.setBlocked('S1', true);
+      belt.add('t', 'P', 'S1');
+      // Blocked for 30 s: the tote passes its junction at 4 s and 24 s, then is taken at 45 s.
+      const done = simulate(belt, 100, () => true, [{ at: 30, add: () => belt.setBlocked('S1', false) }]);
+      expect(done.get('t')).toBeCloseTo(45, 9);
+      expect(belt.recirculations).toBe(2);
+      expect(belt.isBlocked('S1')).toBe(false);
+    });
+
+    it('re-routes a tote still on the main belt to another stop', () => {
+      const belt = loop();
+      belt.setBlocked('S1', true);
+      const tote = belt.add('t', 'P', 'S1');
+      let refusal: string | undefined = 'not asked';
+      const done = simulate(belt, 100, () => true, [{ at: 6, add: () => (refusal = belt.retarget(tote, 'S2')) }]);
+      expect(refusal).toBeUndefined();
+      expect(tote.to).toBe('S2');
+      expect(done.get('t')).toBeCloseTo(10, 9);
+    });
+
+    it('cannot re-route a tote already in its divert spur, nor one past the stop on a line', () => {
+      const belt = loop();
+      const tote = belt.add('t', 'P', 'S1');
+      let refusal: string | undefined;
+      simulate(belt, 4.5, () => false, [{ at: 4.5, add: () => (refusal = belt.retarget(tote, 'S2')) }]);
+      expect(refusal).toMatch(/already in the spur to S1/);
+
+      const straight = line(10, [
+        { id: 'A', at: 0 },
+        { id: 'B', at: 3 },
+        { id: 'C', at: 10 },
+      ]);
+      const passed = straight.add('u', 'A', 'C');
+      let late: string | undefined;
+      simulate(straight, 5, () => true, [{ at: 5, add: () => (late = straight.retarget(passed, 'B')) }]);
+      expect(late).toMatch(/u is past B/);
+      expect(straight.retarget(passed, 'Z')).toMatch(/unknown stop Z/);
+    });
+  });
 });

@@ -15,6 +15,10 @@
  * - Divert decisions: at each junction a tote for that stop is diverted onto its spur; when the
  *   spur is full a loop sends it round again (a recirculation), a line makes it wait.
  * - Delivery onto an AS/RS port waits for room in the port's inbound queue.
+ * - A blocked stop (its infeed jammed, its station closed) takes nothing: totes for it pass
+ *   their junction as if its spur were full, and a tote already in its spur waits there.
+ * - A tote's destination may change while it is still on the main belt (re-routing); once in
+ *   its divert spur, or past the new stop on a line, it can no longer.
  *
  * Time is "belt time": seconds of belt motion at nominal speed. A jam or pause stops belt time,
  * a slowdown makes it run slower than the clock; every rule above is stated in belt time.
@@ -53,7 +57,8 @@ interface Zone {
 export interface Tote {
   readonly loadId: string;
   readonly from: string;
-  readonly to: string;
+  /** Changes only through `retarget`. */
+  to: string;
   zone: Zone | undefined;
   enteredBt: number;
   /** Waiting at its origin for a place on the belt or the merge spur. */
@@ -73,6 +78,7 @@ export class Belt {
   private readonly mergeOf = new Map<string, Zone>();
   private readonly stopAt = new Map<string, number>();
   private readonly queue: Tote[] = [];
+  private readonly blocked = new Set<string>();
   readonly pitch: number;
   /** Totes sent round the loop again because their divert spur was full. */
   recirculations = 0;
@@ -135,6 +141,34 @@ export class Belt {
   /** Belt metres from the origin's entry to the destination's exit (spurs not included). */
   mainDistance(from: string, to: string): number {
     return beltDistance(this.entryAt(from), this.exitAt(to), this.spec.length, this.spec.kind);
+  }
+
+  /** Blocks or unblocks a stop (see the class comment). */
+  setBlocked(stop: string, blocked: boolean): void {
+    if (blocked) this.blocked.add(stop);
+    else this.blocked.delete(stop);
+  }
+
+  isBlocked(stop: string): boolean {
+    return this.blocked.has(stop);
+  }
+
+  /** Sends a tote to another stop; the reason when it cannot go there any more. */
+  retarget(tote: Tote, to: string): string | undefined {
+    if (!this.stopAt.has(to)) return `unknown stop ${to}`;
+    if (to === tote.to) return undefined;
+    const z = tote.zone;
+    if (z?.kind === 'divert') return `${tote.loadId} is already in the spur to ${tote.to}`;
+    if (this.spec.kind === 'line') {
+      // On a line the tote can still leave at any junction it has not passed.
+      const decidesAt = z === undefined ? this.entryAt(tote.from) : z.kind === 'merge' ? z.from : z.to;
+      const exit = this.exitAt(to);
+      if (exit < decidesAt - EPS || (z?.kind !== 'main' && exit <= decidesAt + EPS)) return `${tote.loadId} is past ${to}`;
+    } else if (to === tote.from && z === undefined) {
+      return 'from and to are the same stop';
+    }
+    tote.to = to;
+    return undefined;
   }
 
   /** A tote appears at its origin stop; it enters on a later `step`. */
@@ -222,7 +256,7 @@ export class Belt {
     const spur = this.divertOf.get(tote.to);
     const atSpur = spur !== undefined && spur.from === z.to;
     const atStop = spur === undefined && this.stopAt.get(tote.to) === z.to;
-    if (atSpur && this.canEnter(spur, this.pitch, bt)) return this.move(tote, spur, bt);
+    if (atSpur && !this.blocked.has(tote.to) && this.canEnter(spur, this.pitch, bt)) return this.move(tote, spur, bt);
     if (atStop && this.tryDeliver(tote, bt, deliver, delivered)) return true;
     if (atSpur || atStop) {
       // Its stop cannot take it now: a line holds it there, a loop sends it round again.
@@ -253,7 +287,7 @@ export class Belt {
   }
 
   private tryDeliver(tote: Tote, bt: number, deliver: Deliver, delivered: Tote[]): boolean {
-    if (!deliver(tote)) return false;
+    if (this.blocked.has(tote.to) || !deliver(tote)) return false;
     if (tote.zone !== undefined) tote.zone.lastExitBt = bt;
     this.remove(tote);
     tote.enteredBt = bt;

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { WCS_VERSION, decodeWcs, encodeWcs, wcsTopic, type WcsJobState } from '../protocols/index.js';
 import { ManualClock } from './clock.js';
-import { SimulatedConveyor } from './conveyor.js';
+import { SimulatedConveyor, STOP_BLOCKED } from './conveyor.js';
 import { generateG2rLayout } from './sites/generate-g2r.js';
 import { LoopbackLink } from './test-link.js';
 
@@ -13,11 +13,11 @@ const layout = generateG2rLayout(1);
 const spec = layout.devices.conveyors[0]!;
 const site = layout.site.id;
 const topic = wcsTopic({ site, deviceClass: 'conveyor', deviceId: spec.id }, 'job');
-const transport = (jobId: string, loadId: string, from: string, to: string): Uint8Array =>
+const transport = (jobId: string, loadId: string, from: string, to: string, jobUpdateId = 0): Uint8Array =>
   encodeWcs('job', {
-    header: { headerId: 1, timestamp: new Date(0).toISOString(), version: WCS_VERSION, site, deviceId: spec.id },
+    header: { headerId: 1 + jobUpdateId, timestamp: new Date(0).toISOString(), version: WCS_VERSION, site, deviceId: spec.id },
     jobId,
-    jobUpdateId: 0,
+    jobUpdateId,
     actions: [{ actionId: `${jobId}-a`, actionType: 'transport', blockingType: 'HARD', actionParameters: [{ key: 'loadId', value: loadId }, { key: 'from', value: from }, { key: 'to', value: to }] }],
   });
 const finishedAt = (link: LoopbackLink): Map<string, number> => {
@@ -57,5 +57,50 @@ describe('conveyor on the g2r loop', () => {
     const u = conveyor.utilization();
     expect(u.busyMs + u.blockedMs + u.idleMs).toBe(3_600_000);
     await conveyor.stop();
+  });
+  describe('a blocked station infeed', () => {
+    const lastState = (link: LoopbackLink, jobId: string): WcsJobState | undefined =>
+      link.published
+        .filter((x) => x.topic.endsWith('/jobState'))
+        .map((p) => decodeWcs('jobState', p.payload))
+        .filter((s) => s.jobId === jobId)
+        .at(-1);
+
+    it('reports stopBlocked on the job and takes a job update to another station while the tote is on the loop', async () => {
+      const clock = new ManualClock(0);
+      const link = new LoopbackLink();
+      const conveyor = await SimulatedConveyor.start(spec, { site, link, clock, telemetryMs: 600_000 });
+      conveyor.blockStop('arm-st-1');
+      link.deliver(topic, transport('j1', 'B1', 'asrs-1-p1', 'arm-st-1'));
+      clock.advance(10_000);
+      const blocked = lastState(link, 'j1')!;
+      expect(blocked.errors.map((e) => [e.errorType, e.errorLevel])).toEqual([[STOP_BLOCKED, 'WARNING']]);
+      expect(blocked.errors[0]?.errorReferences).toContainEqual({ referenceKey: 'stopId', referenceValue: 'arm-st-1' });
+      link.deliver(topic, transport('j1', 'B1', 'asrs-1-p1', 'arm-st-2', 1));
+      clock.advance(200_000);
+      const done = lastState(link, 'j1')!;
+      expect(done).toMatchObject({ jobUpdateId: 1, errors: [] });
+      expect(done.actionStates[0]).toMatchObject({ actionStatus: 'FINISHED', resultDescription: 'load=B1 at=arm-st-2' });
+      await conveyor.stop();
+    });
+
+    it('refuses an update for a tote already in its station spur, which then waits there until unblocked', async () => {
+      const clock = new ManualClock(0);
+      const link = new LoopbackLink();
+      const conveyor = await SimulatedConveyor.start(spec, { site, link, clock, telemetryMs: 600_000 });
+      link.deliver(topic, transport('j1', 'B1', 'asrs-1-p1', 'arm-st-1'));
+      // Merge spur 3 s, loop 5 m -> 79 m 74 s, then into the 4 m divert spur: in it at 78 s.
+      clock.advance(79_000);
+      conveyor.blockStop('arm-st-1');
+      link.deliver(topic, transport('j1', 'B1', 'asrs-1-p1', 'arm-st-2', 1));
+      clock.advance(60_000);
+      const refused = lastState(link, 'j1')!;
+      expect(refused.actionStates[0]?.actionStatus).toBe('RUNNING');
+      expect(refused.errors.find((e) => e.errorType === 'jobUpdateError')?.errorDescription).toMatch(/already in the spur to arm-st-1/);
+      conveyor.unblockStop('arm-st-1');
+      clock.advance(10_000);
+      expect(lastState(link, 'j1')!.actionStates[0]).toMatchObject({ actionStatus: 'FINISHED', resultDescription: 'load=B1 at=arm-st-1' });
+      await conveyor.stop();
+    });
   });
 });

@@ -7,6 +7,10 @@
  *
  * Faults: `jam()` / `clearJam()` (or a seeded `jam` fault) stop the whole belt and report
  * deviceState FAULT; a breakdown does the same; a slowdown runs the belt slower.
+ * `blockStop(stop)` / `unblockStop(stop)` jam one stop's infeed while the belt runs: each job
+ * carrying a tote there reports a `stopBlocked` WARNING naming the stop, and the master control
+ * may re-route the tote with a job update whose transport has another `to` (accepted while the
+ * tote is still on the main belt; otherwise a `jobUpdateError` and the tote keeps its stop).
  */
 import type { WcsDevice } from '../devices/index.js';
 import type { WcsAction } from '../protocols/index.js';
@@ -21,6 +25,9 @@ import { PAUSE_ACTIONS, param, type ActionPlan } from './wcs-runner.js';
 import { SimulatedWcsDevice } from './wcs-sim-device.js';
 import { connectInterruptible } from './wcs-sim-faults.js';
 
+/** Error type of a job whose tote cannot be delivered because its stop's infeed is blocked. */
+export const STOP_BLOCKED = 'stopBlocked';
+
 export type ConveyorSpec = SiteLayout['devices']['conveyors'][number];
 
 export const CONVEYOR_ACTIONS = [{ actionType: 'transport', parameterKeys: ['loadId', 'from', 'to'], description: 'carry a tote from one stop to another' }, ...PAUSE_ACTIONS];
@@ -31,6 +38,7 @@ export interface ConveyorOptions {
 }
 
 interface Carried {
+  jobId: string;
   tote: Tote;
   finish: (result?: string) => void;
   /** Taken off its origin (an AS/RS port's outbound queue is freed). */
@@ -89,7 +97,48 @@ export class SimulatedConveyor extends SimulatedWcsDevice {
     this.faults.endFault('jam');
   }
 
-  protected plan(action: WcsAction): ActionPlan | { failed: string } {
+  /** Jams the infeed of one stop (see the file comment); the belt keeps running. */
+  blockStop(stop: string): void {
+    this.belt.setBlocked(stop, true);
+    for (const c of this.carried.values()) if (c.tote.to === stop) this.reportBlocked(c);
+    this.wake();
+  }
+
+  unblockStop(stop: string): void {
+    this.belt.setBlocked(stop, false);
+    for (const c of this.carried.values()) if (c.tote.to === stop) this.device.clearErrors(c.jobId).catch(() => undefined);
+    this.wake();
+  }
+
+  private reportBlocked(c: Carried): void {
+    this.device
+      .reportError(c.jobId, {
+        errorType: STOP_BLOCKED,
+        errorLevel: 'WARNING',
+        errorDescription: `the infeed of ${c.tote.to} is blocked; ${c.tote.loadId} cannot be delivered there`,
+        errorReferences: [
+          { referenceKey: 'jobId', referenceValue: c.jobId },
+          { referenceKey: 'stopId', referenceValue: c.tote.to },
+        ],
+      })
+      .catch(() => undefined);
+  }
+
+  /** A job update of a running transport: a new `to` re-routes the tote if it still can go. */
+  private retarget(c: Carried, action: WcsAction): string | undefined {
+    const to = param(action, 'to');
+    if (param(action, 'loadId') !== c.tote.loadId || param(action, 'from') !== c.tote.from) return 'an update may change only where the tote goes';
+    if (to === undefined) return 'unknown stop (missing to)';
+    const wasBlocked = this.belt.isBlocked(c.tote.to);
+    const refusal = this.belt.retarget(c.tote, to);
+    if (refusal !== undefined) return refusal;
+    if (wasBlocked) this.device.clearErrors(c.jobId).catch(() => undefined);
+    if (this.belt.isBlocked(to)) this.reportBlocked(c);
+    this.wake();
+    return undefined;
+  }
+
+  protected plan(action: WcsAction, jobId: string): ActionPlan | { failed: string } {
     if (action.actionType !== 'transport') return { failed: `unsupported action type ${action.actionType}` };
     const loadId = param(action, 'loadId');
     const from = param(action, 'from');
@@ -99,10 +148,13 @@ export class SimulatedConveyor extends SimulatedWcsDevice {
     if (to === undefined) return { failed: 'unknown stop (missing to)' };
     const problem = this.belt.problem(from, to);
     if (problem !== undefined) return { failed: problem };
+    let carried: Carried | undefined;
     return {
       drive: (finish) => {
         const tote = this.belt.add(loadId, from, to);
-        this.carried.set(tote, { tote, finish, left: false });
+        carried = { jobId, tote, finish, left: false };
+        this.carried.set(tote, carried);
+        if (this.belt.isBlocked(to)) this.reportBlocked(carried);
         this.wake();
         return () => {
           this.carried.delete(tote);
@@ -110,6 +162,7 @@ export class SimulatedConveyor extends SimulatedWcsDevice {
           this.wake();
         };
       },
+      update: (next) => (carried === undefined ? undefined : this.retarget(carried, next)),
     };
   }
 

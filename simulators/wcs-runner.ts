@@ -45,6 +45,12 @@ export interface DrivenPlan {
    * (cancelJob, stop). The device stops and restarts it on `onFrozen`.
    */
   drive(finish: (result?: string) => void): () => void;
+  /**
+   * A job update changed the running action's parameters: apply them, or say why not (the
+   * device then reports a `jobUpdateError` and goes on as before). Without it, updates of a
+   * running action are refused the same way.
+   */
+  update?(action: WcsAction): string | undefined;
 }
 
 export type ActionPlan = TimedPlan | DrivenPlan;
@@ -96,11 +102,12 @@ export class WcsActionRunner {
     private readonly mode: 'serial' | 'parallel',
     private readonly planner: Planner,
   ) {
-    device.onJob((job) => {
+    device.onJob((job, isUpdate) => {
       if (this.earlyCancels.delete(job.jobId)) {
         for (const action of job.actions) this.cancelAction(job.jobId, action.actionId);
         return;
       }
+      if (isUpdate) for (const action of job.actions) this.applyUpdate(job.jobId, job.jobUpdateId, action);
       const queued = new Set(this.queue.map((q) => `${q.jobId}\n${q.action.actionId}`));
       for (const r of this.running) queued.add(`${r.jobId}\n${r.action.actionId}`);
       const state = device.jobState(job.jobId);
@@ -239,6 +246,37 @@ export class WcsActionRunner {
       this.speed = factor;
     }
     this.changed();
+  }
+
+  /**
+   * An accepted job update: a queued action runs with the new parameters; a running one only if
+   * its plan can take them (a conveyor re-routing a tote), else the device says why.
+   */
+  private applyUpdate(jobId: string, jobUpdateId: number, action: WcsAction): void {
+    const queued = this.queue.find((q) => q.jobId === jobId && q.action.actionId === action.actionId);
+    if (queued !== undefined) {
+      queued.action = action;
+      return;
+    }
+    const running = [...this.running].find((r) => r.jobId === jobId && r.action.actionId === action.actionId);
+    if (running === undefined || sameParameters(running.action, action)) return;
+    const refusal = isDriven(running.plan) && running.plan.update ? running.plan.update(action) : 'the running action cannot change';
+    if (refusal === undefined) {
+      running.action = action;
+      return;
+    }
+    this.device
+      .reportError(jobId, {
+        errorType: 'jobUpdateError',
+        errorLevel: 'WARNING',
+        errorDescription: `update ${jobUpdateId} not applied to ${action.actionId}: ${refusal}`,
+        errorReferences: [
+          { referenceKey: 'jobId', referenceValue: jobId },
+          { referenceKey: 'jobUpdateId', referenceValue: String(jobUpdateId) },
+          { referenceKey: 'actionId', referenceValue: action.actionId },
+        ],
+      })
+      .catch(() => undefined);
   }
 
   private cancelAction(jobId: string, actionId: string): void {
@@ -415,4 +453,9 @@ export function every(clock: SimClock, periodMs: number, fn: () => void): () => 
     stopped = true;
     cancel?.();
   };
+}
+
+function sameParameters(a: WcsAction, b: WcsAction): boolean {
+  const key = (x: WcsAction): string => JSON.stringify([...x.actionParameters].sort((p, q) => (p.key < q.key ? -1 : p.key > q.key ? 1 : 0)));
+  return a.actionType === b.actionType && key(a) === key(b);
 }

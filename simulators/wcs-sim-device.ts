@@ -30,7 +30,7 @@ export abstract class SimulatedWcsDevice implements Faultable, HasUtilization {
     mode: 'serial' | 'parallel',
     kinds: readonly FaultKind[],
   ) {
-    this.runner = new WcsActionRunner(device, sim.clock, mode, (_jobId, action) => this.plan(action));
+    this.runner = new WcsActionRunner(device, sim.clock, mode, (jobId, action) => this.plan(action, jobId));
     const faultOpts: ConstructorParameters<typeof WcsSimFaults>[0] = { device, runner: this.runner, clock: sim.clock, kinds, telemetry: () => this.telemetry() };
     if (this.utilizationState !== undefined) faultOpts.stateOf = this.utilizationState.bind(this);
     if (link !== undefined) faultOpts.link = link;
@@ -39,7 +39,7 @@ export abstract class SimulatedWcsDevice implements Faultable, HasUtilization {
   }
 
   /** How the device carries out one action of a job, or why it refuses it. */
-  protected abstract plan(action: WcsAction): ActionPlan | { failed: string };
+  protected abstract plan(action: WcsAction, jobId: string): ActionPlan | { failed: string };
 
   /** Publishes the device's telemetry now. */
   protected abstract telemetry(): void;

@@ -39,6 +39,7 @@ import { ExceptionService } from './app/exception-service.js';
 import { ExecutionWatchdog } from './app/execution-watchdog.js';
 import { ChargingPolicy } from './app/charging-policy.js';
 import { JamPolicy } from './app/jam-policy.js';
+import { StationReroute } from './app/station-reroute.js';
 import { TaskControlService } from './app/task-control.js';
 import { taskRoutes } from './api/routes/tasks.js';
 import { exceptionRoutes } from './api/routes/exceptions.js';
@@ -49,6 +50,8 @@ import { LineService } from './app/line-service.js';
 import { OutboxPublisher } from './app/outbox-publisher.js';
 import { seedFromLayout } from './app/site-seed.js';
 import { TaskProgressService } from './app/task-progress.js';
+import { PackService } from './app/pack-service.js';
+import { shipmentRoutes } from './api/routes/shipments.js';
 import { TelemetryRecorder } from './app/telemetry-recorder.js';
 import { TrafficController } from './app/traffic-controller.js';
 import { InfluxSink } from './adapters/telemetry/influx-sink.js';
@@ -201,11 +204,21 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
     fleetProfiles,
   );
   const progress = new TaskProgressService(ctx, registry, lines, kickDispatch, exceptions);
+  // Totes at the pack station consolidate into shipments, packed and shipped on deadlines kept in the store.
+  const packs = new PackService(ctx, store.shipments, lines, sourcing.sites, {
+    timing: { baseSeconds: config.packBaseSeconds, secondsPerUnit: config.packSecondsPerUnit },
+    shipAtCutoff: config.shipAtCarrierCutoff,
+  });
+  progress.watchToteArrivals((task, after) => packs.toteArrived(task, after));
   // A vehicle's refusal is understood (who is excluded from what) before task progress fails the trip.
   progress.watchVdaStates((deviceId, _serialNumber, s) => dispatcher.observeVehicleState(deviceId, s));
   const watchdog = new ExecutionWatchdog(ctx, registry, progress, exceptions, { interfaceName: config.mqttInterface, taskTimeoutMs: config.taskTimeoutSeconds * 1000, traffic, profiles: fleetProfiles }, () => publisher.kick());
   const intake = new OrderIntake(ctx, lines, sourcing, { maxLineQuantity: config.maxLineQuantity, risk: { ...DEFAULT_RISK_CONFIG, threshold: config.riskHoldThreshold } });
-  const cancellation = new CancellationService(ctx, registry, lines, { interfaceName: config.mqttInterface }, { onCommandsQueued: () => publisher.kick(), onTasksFreed: kickDispatch });
+  const cancellation = new CancellationService(ctx, registry, lines, { interfaceName: config.mqttInterface }, {
+    onCommandsQueued: () => publisher.kick(),
+    onTasksFreed: kickDispatch,
+    onLinesCanceled: (orderId, canceled, actor, after) => packs.linesCanceled(orderId, canceled, actor, after),
+  });
   const deviceCommands = new DeviceCommandService(ctx, registry, { interfaceName: config.mqttInterface, progress, traffic }, {
     onCommandsQueued: () => publisher.kick(),
     onDeviceChanged: (view) => {
@@ -215,6 +228,9 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   });
   const charging = new ChargingPolicy(ctx, registry, deviceCommands, exceptions);
   const jams = new JamPolicy(ctx, registry, deviceCommands, exceptions);
+  // Bins on their way to a blocked or dead arm station go to another one on the same conveyor.
+  const stationReroute = new StationReroute(ctx, registry, exceptions, { jobExpirySeconds: 60, onCommandsQueued: () => publisher.kick() });
+  progress.watchWcsJobStates((deviceId, s) => stationReroute.onWcsJobState(deviceId, s));
   const taskControl = new TaskControlService(ctx, progress, cancellation, () => publisher.kick(), kickDispatch, traffic);
   const inventory = new InventoryService(ctx, lines, sourcing);
   const holds = new HoldsService(ctx, lines, cancellation);
@@ -269,20 +285,22 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   metrics.mqttConnected.set(1);
   for (const v of registry.list()) if (v.class === 'amr') requestState(v);
   publisher.start();
+  packs.start();
 
+  // One slot per periodic task holding the cancel of its pending timer: each round replaces its
+  // own (pushing every round kept every spent timer alive, ~8 a second: the soak's heap growth).
   const timers: (() => void)[] = [];
   const every = (ms: number, fn: () => void): void => {
+    const slot = timers.length;
     const loop = (): void => {
-      timers.push(
-        clock.setTimer(ms, () => {
-          try {
-            fn();
-          } catch (err) {
-            log.error({ err }, 'periodic task failed');
-          }
-          if (!stopping) loop();
-        }),
-      );
+      timers[slot] = clock.setTimer(ms, () => {
+        try {
+          fn();
+        } catch (err) {
+          log.error({ err }, 'periodic task failed');
+        }
+        if (!stopping) loop();
+      });
     };
     loop();
   };
@@ -293,6 +311,8 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   every(overrides.displayTicks?.etaMs ?? ETA_TICK_MS, () => etas.tick());
   every(WATCHDOG_TICK_MS, () => charging.sweep());
   every(WATCHDOG_TICK_MS, () => jams.sweep());
+  every(WATCHDOG_TICK_MS, () => stationReroute.sweep());
+  every(WATCHDOG_TICK_MS, () => packs.sweep());
   every(overrides.displayTicks?.telemetryMs ?? TELEMETRY_TICK_MS, () => {
     const now = clock.now();
     for (const v of registry.list()) telemetry.recordDevice(v, registry.status(v, now));
@@ -327,7 +347,7 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
       devices: registry.list().map((d) => deviceResource(registry, d, clock.now())),
       linesByState: store.countLinesByState(),
     }),
-    routes: [orderRoutes({ intake, store, etas }), floorRoutes({ store, registry, layout, clock }), inventoryRoutes({ inventory }), shopifyRoutes({ intake, secret: config.shopifyWebhookSecret }), cancellationRoutes({ cancellation }), holdsRoutes({ holds }), exceptionRoutes({ exceptions }), taskRoutes({ tasks: taskControl }), deviceCommandRoutes({ deviceCommands, registry, clock }), kpiRoutes({ kpis }), meRoutes()],
+    routes: [orderRoutes({ intake, store, etas }), floorRoutes({ store, registry, layout, clock }), inventoryRoutes({ inventory }), shopifyRoutes({ intake, secret: config.shopifyWebhookSecret }), cancellationRoutes({ cancellation }), holdsRoutes({ holds }), exceptionRoutes({ exceptions }), taskRoutes({ tasks: taskControl }), deviceCommandRoutes({ deviceCommands, registry, clock }), kpiRoutes({ kpis }), shipmentRoutes({ packs }), meRoutes()],
     isAcceptingWork: () => !stopping,
     now: () => clock.now(),
   });
@@ -360,6 +380,7 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
       dispatcher.stop();
       traffic.stop();
       kpis.stop();
+      packs.stop();
       await app.close();
       const flushed = await publisher.flush(2000);
       if (!flushed) log.warn({ pending: store.unsent(1000).length }, 'outbox not fully flushed; it is durable and will be sent on the next start');

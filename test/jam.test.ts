@@ -38,7 +38,7 @@ describe('conveyor jam', () => {
     expect((await device(onBelt.deviceId!)).state).toBe('error');
     const open = await waitFor('the jam exception', () => jamRecord(onBelt.deviceId!), 5_000, 100);
     expect(open).toMatchObject({ status: 'open' });
-    expect(open.actions.map((a) => a.action)).toEqual([...feeders.map((id) => `paused ${id}, which feeds ${onBelt.deviceId!}`), 'totes on the belt wait: no alternative route in this layout']);
+    expect(open.actions.map((a) => a.action)).toEqual([...feeders.map((id) => `paused ${id}, which feeds ${onBelt.deviceId!}`), 'totes on the belt wait: the whole belt stopped']);
     // Nothing moves on a jammed belt.
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(h.core.store.getTask(onBelt.id)?.state).toBe('RUNNING');

@@ -4,9 +4,9 @@
  * ports; an open exception tells operators where. When the belt reports healthy again, the
  * core resumes what it paused and marks the exception handled.
  *
- * Re-routing totes needs a second path between the same stops (diverts and merges); the demo's
- * single loop has none, so totes on the belt wait. (Layouts with alternative paths are future
- * work of the conveyor model.)
+ * A jam of the whole belt stops every tote on it, so they wait for it. A jam at one stop's
+ * infeed, while the belt runs, is another matter: the conveyor reports it on each tote's job and
+ * ./station-reroute.ts sends those totes to another arm station.
  */
 import { PickwireError } from '../errors.js';
 import type { AppContext } from './context.js';
@@ -62,7 +62,7 @@ export class JamPolicy {
         actions.push(`could not pause ${id}: ${err.message}`);
       }
     }
-    actions.push('totes on the belt wait: no alternative route in this layout');
+    actions.push('totes on the belt wait: the whole belt stopped');
     const record = runInTransaction(this.ctx.store, (after) =>
       this.exceptions.raise(
         {

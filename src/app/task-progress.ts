@@ -41,6 +41,16 @@ export class TaskProgressService {
     this.vdaWatchers.push(watcher);
   }
 
+  /**
+   * Called inside the transaction whenever a picking step (an AMR trip's drop, an arm's pick into
+   * the order tote) finished: the order tote is at packing (pack-service.ts consolidates it).
+   */
+  private readonly packingWatchers: ((task: TaskRecord, after: AfterCommit) => void)[] = [];
+
+  watchToteArrivals(watcher: (task: TaskRecord, after: AfterCommit) => void): void {
+    this.packingWatchers.push(watcher);
+  }
+
   onVdaState(deviceId: string, serialNumber: string, s: VdaState): void {
     for (const watch of this.vdaWatchers) watch(deviceId, serialNumber, s);
     const rejected = s.errors.find(
@@ -117,7 +127,15 @@ export class TaskProgressService {
     else this.failTask(current, `the trip dropped its tote without picking ${member.lineId} (its stop was left out)`, after);
   }
 
+  /** Job states of fixed equipment, to watchers first (station re-routing), then to task progress. */
+  private readonly wcsWatchers: ((deviceId: string, s: WcsJobState) => void)[] = [];
+
+  watchWcsJobStates(watcher: (deviceId: string, s: WcsJobState) => void): void {
+    this.wcsWatchers.push(watcher);
+  }
+
   onWcsJobState(deviceId: string, s: WcsJobState): void {
+    for (const watch of this.wcsWatchers) watch(deviceId, s);
     const task = this.ctx.store.getTask(s.jobId);
     if (!task || task.deviceId !== deviceId) return;
     if (DONE.includes(task.state)) {
@@ -177,6 +195,8 @@ export class TaskProgressService {
     this.ctx.store.updateTask(task.id, { state: 'FINISHED', updatedAt: now });
     this.journal(task, 'task.finished', {}, now);
     this.resourceShortfall(task, after);
+    // After the shortfall check: a line re-sourced for its missing units is not at packing yet.
+    if (isPickingStep(task.kind)) for (const watch of this.packingWatchers) watch(task, after);
     after(() => {
       // Only the task the vehicle holds frees it (not a line riding along on its trip).
       if (task.deviceId && task.deviceClass === 'amr' && task.progress.tripOf === undefined) this.registry.assign(task.deviceId, undefined);
