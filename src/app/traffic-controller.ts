@@ -499,7 +499,8 @@ export class TrafficController {
     const d = this.drives.get(w.vehicle);
     const plan = this.table.plan(w.vehicle);
     if (!d || !plan || d.acked < d.updateId || this.finished(d)) return;
-    const nodes = planDetour(this.ctx.graph, plan, this.stops(d), new Set([w.nodeId]));
+    // The detour starts past the base the vehicle already has: it cannot take a change to that.
+    const nodes = planDetour(this.ctx.graph, { ...plan, upTo: Math.max(plan.upTo, d.releasedUpTo) }, this.stops(d), new Set([w.nodeId]));
     if (nodes) this.reroute(d, nodes, { type: TRAFFIC_EVENTS.rerouted, data: { reason, avoided: [w.nodeId], blockedBy: w.holder } });
   }
 
@@ -518,7 +519,8 @@ export class TrafficController {
       },
       movable: (v) => {
         const d = this.drives.get(v);
-        return d !== undefined && d.acked >= d.updateId && !this.finished(d);
+        // One released further than the table holds (after a restart) cannot be re-planned inside that base.
+        return d !== undefined && d.acked >= d.updateId && !this.finished(d) && d.releasedUpTo <= (this.table.plan(v)?.upTo ?? -1);
       },
     });
     const described = cycle.map((e) => ({ vehicle: e.vehicle, waitsFor: e.holder, node: e.nodeId, reason: e.reason }));
@@ -533,7 +535,7 @@ export class TrafficController {
       return;
     }
     const d = this.drives.get(resolution.vehicle);
-    if (!d) return;
+    if (!d || !keepsReleasedBase(d, resolution.nodes)) return;
     if (resolution.kind === 'backoff') this.table.yieldTo(d.vehicleId, resolution.yieldTo, resolution.retreatIndex, resolution.nodes);
     this.ctx.logger.info({ cycle: described, resolution: resolution.kind, vehicle: resolution.vehicle }, 'traffic: deadlock resolved');
     this.reroute(d, resolution.nodes, { type: TRAFFIC_EVENTS.deadlock, data: { cycle: described, ...describeResolution(resolution) } });
@@ -542,7 +544,8 @@ export class TrafficController {
   private reroute(d: Drive, nodes: string[], journal: { type: string; data: Record<string, unknown> }): void {
     const route = this.ctx.graph.routeAlong(nodes);
     const plan = this.table.plan(d.vehicleId);
-    if (!route || !plan || d.unstitchable === true) return;
+    // An update that changed the released base would be refused (§6.6), again on every tick.
+    if (!route || !plan || d.unstitchable === true || !keepsReleasedBase(d, nodes) || sameNodes(nodes, d.route.nodes)) return;
     const before = { route: d.route, pickIndex: d.pickIndex, updateId: d.updateId + 1 };
     d.route = route;
     if (d.task) d.pickIndex = pickIndexOf(route, d.task);
@@ -763,4 +766,14 @@ function describeResolution(r: Exclude<Resolution, { kind: 'none' }>): Record<st
   return r.kind === 'reroute'
     ? { resolution: 'reroute', vehicle: r.vehicle, avoided: r.avoided }
     : { resolution: 'backoff', vehicle: r.vehicle, retreatTo: r.retreatTo, yieldTo: r.yieldTo };
+}
+
+/** Whether a new route (from index 0, like the drive's) keeps every node the vehicle was already released. */
+function keepsReleasedBase(d: Drive, nodes: readonly string[]): boolean {
+  for (let i = 0; i <= d.releasedUpTo; i++) if (nodes[i] !== d.route.nodes[i]) return false;
+  return true;
+}
+
+function sameNodes(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((n, i) => n === b[i]);
 }
