@@ -205,8 +205,9 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   );
   const progress = new TaskProgressService(ctx, registry, lines, kickDispatch, exceptions);
   // Totes at the pack station consolidate into shipments, packed and shipped on deadlines kept in the store.
+  const packTiming = { baseSeconds: config.packBaseSeconds, secondsPerUnit: config.packSecondsPerUnit };
   const packs = new PackService(ctx, store.shipments, lines, sourcing.sites, {
-    timing: { baseSeconds: config.packBaseSeconds, secondsPerUnit: config.packSecondsPerUnit },
+    timing: packTiming,
     shipAtCutoff: config.shipAtCarrierCutoff,
   });
   progress.watchToteArrivals((task, after) => packs.toteArrived(task, after));
@@ -235,7 +236,7 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   const inventory = new InventoryService(ctx, lines, sourcing);
   const holds = new HoldsService(ctx, lines, cancellation);
   const kpis = new KpiService({ store, queries: store.kpi, registry, notifier, clock });
-  const etas = new EtaService(ctx, registry, sourcing.sites, { releaseWindow: config.releaseWindow });
+  const etas = new EtaService(ctx, registry, sourcing.sites, { releaseWindow: config.releaseWindow, packTiming });
 
   const stateRequested = new Map<string, number>();
   const requestState = (view: DeviceView): void => {

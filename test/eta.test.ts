@@ -62,7 +62,8 @@ async function sendInstantAction(h: Harness, deviceId: string, actionType: 'star
 describe('ETAs over MQTT with the simulated site', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ speed: 5 });
+    // Packing as configured here (10 min + 5 s per unit), so the ETA visibly takes the configured pack time.
+    h = await startHarness({ speed: 5, env: { PICKWIRE_PACK_BASE_SECONDS: '600', PICKWIRE_PACK_SECONDS_PER_UNIT: '5' } });
     const amrs = h.core.layout.devices.amrs.length;
     await waitFor('the fleet to report in', () => h.core.registry.freeVehicles(Date.now()).length === amrs || undefined, 30_000);
   });
@@ -132,7 +133,7 @@ describe('ETAs over MQTT with the simulated site', () => {
       }, 90_000, 100);
       const settled = await etaOf(h, order.id);
       expect(ms(settled.pickedBy)).toBe(finished.updatedAt);
-      expect(ms(settled.packedBy)).toBe(finished.updatedAt + 80_000); // a minute plus 10 s for each of the 2 units
+      expect(ms(settled.packedBy)).toBe(finished.updatedAt + 610_000); // the configured 10 min plus 5 s for each of the 2 units
       await waitFor('the settled ETA on the stream', () =>
         stream.etas.slice(seenBeforeResume).find((e) => e.data.id === order.id && (e.data.eta as EtaView | null)?.pickedBy === settled.pickedBy),
       10_000, 50);

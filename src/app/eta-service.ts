@@ -31,6 +31,7 @@ import {
 } from '../domain/eta.js';
 import { MS_PER_DAY } from '../domain/geo.js';
 import type { DeviceClass, LineRecord, TaskKind, TaskPlan, TaskRecord, TaskState } from '../domain/records.js';
+import type { PackTiming } from '../domain/shipment.js';
 import type { CarrierProfile, SiteProfile } from '../domain/sourcing.js';
 import type { LiveEvent } from '../ports.js';
 import type { AppContext } from './context.js';
@@ -39,6 +40,8 @@ import type { DeviceRegistry } from './device-registry.js';
 export interface EtaServiceOptions {
   /** The release window (config `releaseWindow`): lines the floor works on at once. */
   releaseWindow: number;
+  /** How long packing takes (config `packBaseSeconds`, `packSecondsPerUnit`). */
+  packTiming: PackTiming;
   /** Smallest move of an ETA worth publishing, ms. */
   publishThresholdMs?: number;
 }
@@ -354,7 +357,7 @@ export class EtaService {
         promiseDate: promise,
       });
     }
-    return { eta: orderEta(inputs), lines };
+    return { eta: orderEta(inputs, this.opts.packTiming), lines };
   }
 
   /**

@@ -4,7 +4,6 @@ import {
   ewma,
   EWMA_ALPHA,
   orderEta,
-  packSeconds,
   queueWait,
   releaseWait,
   remainingSeconds,
@@ -182,8 +181,12 @@ const home: SiteProfile = {
 const at = (iso: string): number => Date.parse(iso);
 
 describe('from picked to delivered', () => {
-  it('packs in a minute plus 10 s per unit', () => {
-    expect(packSeconds(2)).toBe(80);
+  it('packs in the configured time: by default a minute plus 10 s per unit', () => {
+    const picked = at('2024-03-04T10:00:00Z');
+    expect(shipmentEta(picked, 2, home, carrier, 300).packedBy - picked).toBe(80_000);
+    expect(shipmentEta(picked, 2, home, carrier, 300, { baseSeconds: 30, secondsPerUnit: 5 }).packedBy - picked).toBe(40_000);
+    const line = { lineId: 'L-1', units: 2, pickedBy: picked, shipping: { site: home, carrier, distanceKm: 300 }, promiseDate: undefined };
+    expect(orderEta([line], { baseSeconds: 0, secondsPerUnit: 0 })!.packedBy).toBe(picked);
   });
 
   it('ships at the cut-off of the day the parcel is packed, and arrives after the transit days', () => {
@@ -212,7 +215,7 @@ describe('from picked to delivered', () => {
     ];
     const eta = orderEta(lines)!;
     expect(eta.pickedBy).toBe(at('2024-03-04T10:30:00Z'));
-    expect(eta.packedBy).toBe(at('2024-03-04T10:30:00Z') + packSeconds(4) * 1000); // one parcel for both lines
+    expect(eta.packedBy).toBe(at('2024-03-04T10:30:00Z') + 100_000); // one parcel for both lines: 60 s + 4 units x 10 s
     expect(eta.shipsAt).toBe(at('2024-03-04T15:00:00Z'));
     expect(eta.deliversBy).toBe(at('2024-03-05T15:00:00Z'));
     const remote = orderEta([...lines, { lineId: 'L3', units: 1, pickedBy: undefined, shipping: undefined, promiseDate: at('2024-03-08T12:00:00Z') }])!;

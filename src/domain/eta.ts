@@ -19,6 +19,7 @@ import { MS_PER_DAY } from './geo.js';
 import type { DeviceClass, TaskKind, TaskPlan, TaskState } from './records.js';
 import type { RouteGraph } from './route-graph.js';
 import type { SiteLayout } from './site-layout.js';
+import { DEFAULT_PACK_TIMING, packDurationMs, type PackTiming } from './shipment.js';
 import { nextDeparture, transitDays, type CarrierProfile, type SiteProfile } from './sourcing.js';
 
 /**
@@ -53,13 +54,6 @@ export const OUTLIER_CAP = 4;
  */
 export const OVERDUE_FLOOR_FRACTION = 0.1;
 export const OVERDUE_GROWTH = 0.5;
-
-/**
- * Packing is not driven by devices yet, so its time is a constant: one minute to close, label and
- * induct a carton, plus the reference station time of 10 s per unit (DESIGN §5).
- */
-export const PACK_BASE_SECONDS = 60;
-export const PACK_SECONDS_PER_UNIT = 10;
 
 /** DESIGN §5 reference physics, used where the layout says nothing. */
 export const REFERENCE_PHYSICS = {
@@ -361,10 +355,6 @@ export function remainingSeconds(steps: readonly PlanStep[]): number {
 
 // ---- from picked to delivered -----------------------------------------------------------------
 
-export function packSeconds(units: number): number {
-  return PACK_BASE_SECONDS + PACK_SECONDS_PER_UNIT * Math.max(0, units);
-}
-
 /** ms since the epoch; null where unknown. */
 export interface OrderEta {
   pickedBy: number | null;
@@ -385,11 +375,19 @@ export interface LineEtaInput {
 }
 
 /**
- * One shipment: packed-by = picked-by + pack time; ships-at = the carrier's next departure (daily
+ * One shipment: packed-by = picked-by + pack time (the pack station's configured timing, the
+ * same the pack service arms its deadline with); ships-at = the carrier's next departure (daily
  * cut-off, site local time) at or after packed-by; delivers-by = ships-at + transit days.
  */
-export function shipmentEta(pickedBy: number, units: number, site: SiteProfile, carrier: CarrierProfile, distanceKm: number): Required<{ [K in keyof OrderEta]: number }> {
-  const packedBy = pickedBy + Math.round(packSeconds(units) * 1000);
+export function shipmentEta(
+  pickedBy: number,
+  units: number,
+  site: SiteProfile,
+  carrier: CarrierProfile,
+  distanceKm: number,
+  packTiming: PackTiming = DEFAULT_PACK_TIMING,
+): Required<{ [K in keyof OrderEta]: number }> {
+  const packedBy = pickedBy + packDurationMs(units, packTiming);
   const shipsAt = nextDeparture(packedBy, site, carrier);
   return { pickedBy, packedBy, shipsAt, deliversBy: shipsAt + transitDays(distanceKm, carrier) * MS_PER_DAY };
 }
@@ -399,7 +397,7 @@ export function shipmentEta(pickedBy: number, units: number, site: SiteProfile, 
  * the shipments, since the order is complete only when its last parcel is. Lines picked elsewhere
  * contribute their promise date to delivers-by. Undefined when no line has an estimate.
  */
-export function orderEta(lines: readonly LineEtaInput[]): OrderEta | undefined {
+export function orderEta(lines: readonly LineEtaInput[], packTiming: PackTiming = DEFAULT_PACK_TIMING): OrderEta | undefined {
   const groups = new Map<string, { pickedBy: number; units: number; distanceKm: number; site: SiteProfile; carrier: CarrierProfile }>();
   let promise: number | undefined;
   for (const l of lines) {
@@ -417,7 +415,7 @@ export function orderEta(lines: readonly LineEtaInput[]): OrderEta | undefined {
   const eta: OrderEta = { pickedBy: null, packedBy: null, shipsAt: null, deliversBy: promise ?? null };
   const later = (a: number | null, b: number): number => (a === null ? b : Math.max(a, b));
   for (const g of groups.values()) {
-    const s = shipmentEta(g.pickedBy, g.units, g.site, g.carrier, g.distanceKm);
+    const s = shipmentEta(g.pickedBy, g.units, g.site, g.carrier, g.distanceKm, packTiming);
     eta.pickedBy = later(eta.pickedBy, s.pickedBy);
     eta.packedBy = later(eta.packedBy, s.packedBy);
     eta.shipsAt = later(eta.shipsAt, s.shipsAt);
