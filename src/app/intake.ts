@@ -13,7 +13,6 @@ import { PickwireError, type ErrorDetail } from '../errors.js';
 import type { AppContext } from './context.js';
 import type { AfterCommit, LineService } from './line-service.js';
 import { orderView } from './queries.js';
-import { runInTransaction } from './unit-of-work.js';
 import { requestHash } from './request-hash.js';
 import { RiskHistory } from './risk-history.js';
 import type { SourcingService } from './sourcing-service.js';
@@ -38,7 +37,25 @@ export interface IntakeOptions {
   maxLineQuantity: number;
   /** Risk rules, weights and the fraud-hold threshold; DEFAULT_RISK_CONFIG when left out. */
   risk?: RiskConfig;
+  /**
+   * Commits each group without holding the event loop while the disk syncs (SqliteStore): the
+   * replies wait for the fsync, the next group is taken meanwhile. Without it, each group commits
+   * with `store.tx`, fsynced before it returns.
+   */
+  syncLater?: SyncLaterStore;
 }
+
+/** A store that commits now and reports when the commit is on disk (SqliteStore.txSyncLater). */
+export interface SyncLaterStore {
+  txSyncLater<T>(fn: () => T): { result: T; durable: Promise<void> };
+}
+
+/**
+ * Orders per group commit, at most. A larger backlog (after a GC pause or a slow sweep) is taken
+ * over several turns of the event loop, so one commit never holds it for long and replies, new
+ * requests and timers get their turn in between.
+ */
+const MAX_GROUP = 64;
 
 /** How many of the customer's previous orders the risk score looks at (their average value, past addresses). */
 const RISK_HISTORY = 20;
@@ -82,20 +99,25 @@ export class OrderIntake {
     const key = idempotencyKey ?? (input.externalId ? `${input.channel}:${input.externalId}` : undefined);
     const hash = requestHash(input);
     if (key !== undefined) {
-      const replay = this.replay(key, hash);
-      if (replay) return Promise.resolve(replay);
+      // In flight first: a key stays in flight until its commit is on disk, and a committed
+      // response is not replayed before then.
       if (this.inFlightKeys.has(key)) {
         return Promise.reject(new PickwireError('PW_ERR_IDEMPOTENCY_IN_FLIGHT', `a request with Idempotency-Key ${key} is still being processed`));
       }
+      const replay = this.replay(key, hash);
+      if (replay) return Promise.resolve(replay);
       this.inFlightKeys.add(key);
     }
     return new Promise<IntakeResult>((resolve, reject) => {
       this.queue.push({ input, key: key ?? '', hash, actor, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.scheduleFlush();
     });
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
   }
 
   private validate(input: OrderInput): void {
@@ -125,18 +147,21 @@ export class OrderIntake {
 
   private flush(): void {
     this.flushScheduled = false;
-    const batch = this.queue;
-    this.queue = [];
+    const batch = this.queue.length > MAX_GROUP ? this.queue.splice(0, MAX_GROUP) : this.queue;
+    if (batch === this.queue) this.queue = [];
+    else this.scheduleFlush();
     const outcomes: (() => void)[] = [];
+    const effects: (() => void)[] = [];
+    let durable: Promise<void>;
     try {
-      runInTransaction(this.ctx.store, (after) => {
+      durable = this.commit(() => {
         for (const p of batch) {
           try {
             // A savepoint per order: a failure rolls back this order only, and drops the live
             // events it had lined up with it.
-            const effects: (() => void)[] = [];
-            const { result, createdAt } = this.ctx.store.tx(() => this.createOrder(p, (effect) => effects.push(effect)));
-            for (const effect of effects) after(effect);
+            const mine: (() => void)[] = [];
+            const { result, createdAt } = this.ctx.store.tx(() => this.createOrder(p, (effect) => mine.push(effect)));
+            effects.push(...mine);
             // Stored (savepoint released): the risk score of every later order counts it, in
             // this group and after. Forgotten below if the group fails.
             if (createdAt !== undefined) this.history.record(p.input, createdAt);
@@ -152,22 +177,44 @@ export class OrderIntake {
       });
     } catch (err) {
       this.history.forget();
-      const failure =
-        err instanceof PickwireError ? err : new PickwireError('PW_ERR_STORE_UNAVAILABLE', 'the order could not be stored; nothing was changed', { cause: err });
-      outcomes.splice(0, outcomes.length, ...batch.map((q) => () => q.reject(failure)));
-    } finally {
-      for (const p of batch) if (p.key) this.inFlightKeys.delete(p.key);
+      this.refuse(batch, err);
+      return;
     }
-    for (const settle of outcomes) settle();
     if (batch.length > 1) this.ctx.logger.debug({ batch: batch.length }, 'group commit');
+    // Replies, live events and kicks only once the group is on disk (DESIGN §4).
+    durable.then(
+      () => {
+        for (const effect of effects) effect();
+        for (const p of batch) if (p.key) this.inFlightKeys.delete(p.key);
+        for (const settle of outcomes) settle();
+      },
+      // Committed but not known to be on disk: no order of the group is acknowledged. A retry
+      // with the same key is answered from the stored record; it is on disk once any later
+      // commit's fsync succeeds (a failed fsync on Linux is rare and usually means a dying disk).
+      (err: unknown) => this.refuse(batch, err),
+    );
   }
 
-  /** `createdAt` is set when a new order was stored (not for a replay). */
+  /** One transaction for the group; resolves when it is on disk. */
+  private commit(fn: () => void): Promise<void> {
+    if (this.opts.syncLater) return this.opts.syncLater.txSyncLater(fn).durable;
+    this.ctx.store.tx(fn);
+    return Promise.resolve();
+  }
+
+  private refuse(batch: readonly Pending[], err: unknown): void {
+    const failure =
+      err instanceof PickwireError ? err : new PickwireError('PW_ERR_STORE_UNAVAILABLE', 'the order could not be stored; nothing was changed', { cause: err });
+    for (const p of batch) if (p.key) this.inFlightKeys.delete(p.key);
+    for (const p of batch) p.reject(failure);
+  }
+
+  /**
+   * `createdAt` is set when a new order was stored. The key is not looked up again: submit()
+   * found no record for it, and it stayed in flight since, so nothing else could store one (the
+   * table's primary key would refuse a duplicate, failing this order alone).
+   */
   private createOrder(p: Pending, after: AfterCommit): { result: IntakeResult; createdAt: number | undefined } {
-    if (p.key) {
-      const replay = this.replay(p.key, p.hash);
-      if (replay) return { result: replay, createdAt: undefined };
-    }
     const { store, clock } = this.ctx;
     const now = clock.now();
     // Scored before the order is stored, so its history is the orders before it (including those

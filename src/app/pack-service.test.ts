@@ -10,49 +10,18 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadSiteLayout } from '../adapters/site-loader.js';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
-import { MemorySink } from '../adapters/telemetry/memory-sink.js';
 import type { LineRecord, TaskRecord } from '../domain/records.js';
-import { RouteGraph } from '../domain/route-graph.js';
-import { createLogger } from '../logger.js';
-import { createMetrics } from '../metrics.js';
-import type { Clock, Notifier } from '../ports.js';
-import type { AppContext } from './context.js';
 import { ExceptionService } from './exception-service.js';
 import { OrderIntake } from './intake.js';
 import { LineService } from './line-service.js';
 import { PackService } from './pack-service.js';
 import { seedFromLayout } from './site-seed.js';
 import { SourcingService } from './sourcing-service.js';
-import { TelemetryRecorder } from './telemetry-recorder.js';
 import { runInTransaction } from './unit-of-work.js';
+import { ManualClock, testAppContext } from './testing/app-context.js';
 
 const layout = loadSiteLayout('demo');
 const TIMING = { baseSeconds: 30, secondsPerUnit: 10 };
-
-/** A clock the test moves; timers fire when it passes them, in deadline order. */
-class ManualClock implements Clock {
-  private timers: { at: number; fn: () => void; live: boolean }[] = [];
-  constructor(public t: number) {}
-  now = (): number => this.t;
-  setTimer(ms: number, fn: () => void): () => void {
-    const timer = { at: this.t + ms, fn, live: true };
-    this.timers.push(timer);
-    return () => void (timer.live = false);
-  }
-  advanceTo(at: number): void {
-    // Bounded: a timer that re-arms itself at a past time would otherwise spin here forever.
-    for (let fired = 0; ; fired++) {
-      if (fired > 1000) throw new Error('timers keep firing: a deadline is re-armed in the past');
-      const due = this.timers.filter((x) => x.live && x.at <= at).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      due.live = false;
-      this.t = Math.max(this.t, due.at);
-      due.fn();
-    }
-    this.timers = this.timers.filter((x) => x.live);
-    this.t = at;
-  }
-}
 
 interface Rig {
   store: SqliteStore;
@@ -64,20 +33,7 @@ interface Rig {
 function rig(dir: string, clock: ManualClock, shipAtCutoff = true): Rig {
   const store = new SqliteStore({ dataDir: dir, clock });
   seedFromLayout(store, layout);
-  const notifier: Notifier = { publish: () => undefined, subscribe: () => () => undefined };
-  const ctx: AppContext = {
-    store,
-    clock,
-    layout,
-    locations: new Map(layout.locations.map((l) => [l.id, l])),
-    graph: new RouteGraph(layout),
-    notifier,
-    logger: createLogger({ level: 'silent' }),
-    metrics: createMetrics({ processMetrics: false }),
-    siteId: layout.site.id,
-    telemetry: new TelemetryRecorder({ sink: new MemorySink({ capacity: 10 }), site: layout.site.id, now: clock.now }),
-    maxLineAttempts: 3,
-  };
+  const ctx = testAppContext(store, clock, layout);
   const sourcing = new SourcingService(ctx, { weights: { cost: 1, distance: 1, time: 1, co2: 0.5 }, minShipmentValue: 0 });
   const lines = new LineService(ctx, sourcing, new ExceptionService(ctx), () => undefined);
   const packs = new PackService(ctx, store.shipments, lines, sourcing.sites, { timing: TIMING, shipAtCutoff });

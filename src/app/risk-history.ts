@@ -17,6 +17,9 @@
 import type { GeoPoint } from '../domain/geo.js';
 import type { OrderInput, ShipTo } from '../domain/records.js';
 import type { Store } from '../ports.js';
+import { shipToKey } from '../domain/risk.js';
+
+export { shipToKey };
 
 export interface PastOrder {
   value: number;
@@ -121,16 +124,6 @@ export class RiskHistory {
     map.set(key, entry);
     return entry;
   }
-}
-
-/**
- * The store's ship-to key (migration 2): lower(trim(...)) of country, postal code and first line.
- * SQLite's trim() removes spaces only and its lower() folds ASCII only; so does this, so that an
- * address loaded from the store and one recorded here land on the same entry.
- */
-export function shipToKey(shipTo: Pick<ShipTo, 'country' | 'postalCode' | 'line1'>): string {
-  const norm = (s: string): string => s.replace(/^ +| +$/g, '').replace(/[A-Z]+/g, (m) => m.toLowerCase());
-  return `${norm(shipTo.country)}|${norm(shipTo.postalCode)}|${norm(shipTo.line1)}`;
 }
 
 function pointOf(shipTo: ShipTo): GeoPoint | undefined {

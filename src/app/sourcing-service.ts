@@ -114,6 +114,9 @@ function largestFree(positions: readonly StockPosition[], site: string): number 
 
 /** What the journal keeps of a decision: every number that decided it, rounded for reading. */
 export function decisionRecord(d: SourcingDecision, trigger: SourcingTrigger): Record<string, unknown> {
+  // The chosen candidate is usually one of the candidates: its record is built once.
+  const candidates = d.candidates.map(candidateRecord);
+  const at = d.chosen ? d.candidates.indexOf(d.chosen) : -1;
   return {
     trigger,
     kind: d.kind,
@@ -121,8 +124,8 @@ export function decisionRecord(d: SourcingDecision, trigger: SourcingTrigger): R
     distanceKnown: d.distanceKnown,
     compared: d.compared,
     lines: d.lines,
-    chosen: d.chosen ? candidateRecord(d.chosen) : null,
-    candidates: d.candidates.map(candidateRecord),
+    chosen: d.chosen ? (candidates[at] ?? candidateRecord(d.chosen)) : null,
+    candidates,
     backorders: d.backorders.map((s) => ({ site: s.site, lineIds: s.lineIds, deliverBy: s.deliverBy })),
   };
 }

@@ -134,3 +134,17 @@ export function assessRisk(input: RiskInput, config: RiskConfig = DEFAULT_RISK_C
 }
 
 const round2 = (n: number): number => Math.round(n * 100) / 100;
+
+/**
+ * The normalised ship-to address that address velocity counts by, as the store keeps it with each
+ * order (column `ship_to`, migration 8; before it, the generated column of migration 2, whose
+ * SQL this matches): lower(trim(...)) of country, postal code and first line. SQLite's trim()
+ * removes spaces only and its lower() folds ASCII only; so does this, so stored and computed keys
+ * agree for addresses written before migration 8. A body without a ship-to (possible only in
+ * tests of the store) gets the key of empty fields, as the SQL's coalesce gave it.
+ */
+export function shipToKey(shipTo: { country?: string | undefined; postalCode?: string | undefined; line1?: string | undefined } | undefined): string {
+  if (!shipTo) return '||';
+  const norm = (s: string | undefined): string => (s ?? '').replace(/^ +| +$/g, '').replace(/[A-Z]+/g, (m) => m.toLowerCase());
+  return `${norm(shipTo.country)}|${norm(shipTo.postalCode)}|${norm(shipTo.line1)}`;
+}

@@ -1,5 +1,6 @@
 /** Row shapes of the SQLite schema and their mapping to domain records. */
 import type { JournalEntry, LineRecord, OrderRecord, OutboxMessage, StockPosition, TaskRecord } from '../../domain/records.js';
+import { shipToKey } from '../../domain/risk.js';
 
 export interface EventRow {
   seq: number;
@@ -128,7 +129,8 @@ export const toOrder = (r: OrderRow): OrderRecord => ({
   updatedAt: r.updated_at,
 });
 
-export const fromOrder = (o: OrderRecord): OrderRow => ({
+/** The row to insert: with the ship-to key the address-velocity index reads (migration 8). */
+export const fromOrder = (o: OrderRecord): OrderRow & { ship_to: string } => ({
   id: o.id,
   external_id: o.externalId ?? null,
   channel: o.channel,
@@ -141,6 +143,7 @@ export const fromOrder = (o: OrderRecord): OrderRow => ({
   promised_by: o.promisedBy ?? null,
   created_at: o.createdAt,
   updated_at: o.updatedAt,
+  ship_to: shipToKey(o.body.shipTo),
 });
 
 export const toLine = (r: LineRow): LineRecord => ({

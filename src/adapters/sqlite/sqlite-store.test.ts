@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from './sqlite-store.js';
-import { MIGRATIONS } from './migrations.js';
+import { MIGRATIONS, migrate } from './migrations.js';
 import type { Clock } from '../../ports.js';
 
 const clock: Clock = { now: () => 1_000, setTimer: () => () => undefined };
@@ -165,7 +166,85 @@ describe('SqliteStore', () => {
       ['stock.received', { quantity: 2 }],
       ['stock.adjusted', { delta: -1 }],
     ]);
+
+    // Order and line events are found through their order (migration 8's partial index leaves them out).
+    store.tx(() => {
+      store.appendEvent({ type: 'order.received', aggregateType: 'order', aggregateId: 'O-1', orderId: undefined, actor: undefined, data: {} });
+      store.appendEvent({ type: 'line.created', aggregateType: 'line', aggregateId: 'O-1-L1', orderId: 'O-1', actor: undefined, data: {} });
+      store.appendEvent({ type: 'line.created', aggregateType: 'line', aggregateId: 'O-2-L1', orderId: 'O-2', actor: undefined, data: {} });
+      store.appendEvent({ type: 'line.sourced', aggregateType: 'line', aggregateId: 'O-1-L1', orderId: 'O-1', actor: undefined, data: {} });
+      store.appendEvent({ type: 'order.opened', aggregateType: 'order', aggregateId: 'O-1', orderId: 'O-1', actor: undefined, data: {} });
+    });
+    expect(store.aggregateEvents('order', 'O-1').map((e) => e.type)).toEqual(['order.received', 'order.opened']);
+    expect(store.aggregateEvents('line', 'O-1-L1').map((e) => e.type)).toEqual(['line.created', 'line.sourced']);
+    expect(store.aggregateEvents('line', 'O-9-L1')).toEqual([]);
+    expect(() => store.appendEvent({ type: 'line.created', aggregateType: 'line', aggregateId: 'O-1-L2', orderId: undefined, actor: undefined, data: {} })).toThrow(/names no order/);
     store.close();
+  });
+
+  it('stores the normalised ship-to key with each order for address velocity', () => {
+    const { store } = openTemp();
+    const order = (id: string, createdAt: number, shipTo: Record<string, string>) =>
+      store.insertOrder({
+        id,
+        externalId: undefined,
+        channel: 'web',
+        customerId: 'c',
+        status: 'OPEN',
+        fulfilment: 'SOURCED',
+        snapshot: { value: 'OPEN', context: { orderId: id, reason: null } },
+        body: { channel: 'web', customer: { id: 'c' }, shipTo: { name: 'n', city: 'c', ...shipTo }, lines: [] } as never,
+        priority: 0,
+        promisedBy: undefined,
+        createdAt,
+        updatedAt: createdAt,
+      });
+    order('O-1', 10, { country: 'DE', postalCode: ' 10115', line1: 'Main St 1 ' });
+    order('O-2', 20, { country: 'de', postalCode: '10115', line1: 'MAIN ST 1' });
+    order('O-3', 30, { country: 'DE', postalCode: '10117', line1: 'Main St 1' });
+    expect(store.recentShipToOrderTimes({ country: 'De', postalCode: '10115 ', line1: 'main st 1' }, 10)).toEqual([20, 10]);
+    store.close();
+  });
+
+  it('fills the stored ship-to key of orders written before migration 8 from the generated one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pw-store-'));
+    dirs.push(dir);
+    const old = new Database(join(dir, 'pickwire.sqlite'));
+    migrate(old, MIGRATIONS.filter((m) => m.version <= 7));
+    old.prepare(
+      `INSERT INTO orders(id, channel, customer_id, status, fulfilment, snapshot, body, created_at, updated_at)
+       VALUES ('O-1', 'web', 'c', 'OPEN', 'SOURCED', '{}', ?, 5, 5)`,
+    ).run(JSON.stringify({ shipTo: { country: 'DE', postalCode: '10115', line1: ' Main St 1' } }));
+    old.close();
+    const store = new SqliteStore({ dataDir: dir, clock });
+    expect(store.schemaVersion).toBe(MIGRATIONS.at(-1)?.version);
+    expect(store.recentShipToOrderTimes({ country: 'de', postalCode: '10115', line1: 'MAIN ST 1' }, 10)).toEqual([5]);
+    store.close();
+  });
+
+  it('commits with txSyncLater before the WAL is synced, resolves once it is, and stays synchronous=FULL for everything else', async () => {
+    const { store } = openTemp();
+    const { result, durable } = store.txSyncLater(() => {
+      store.upsertSku({ sku: 'S1', name: 'one' });
+      return store.pragma('synchronous');
+    });
+    // NORMAL (1) for this commit only: the WAL fsync is txSyncLater's own.
+    expect(result).toBe(1);
+    expect(store.pragma('synchronous')).toBe(2);
+    // Committed: another connection sees it already; acknowledged only after `durable`.
+    const reader = new Database(store.path, { readonly: true, fileMustExist: true });
+    expect(reader.prepare('SELECT count(*) AS n FROM skus').get()).toEqual({ n: 1 });
+    await durable;
+    // Groups committed while a sync runs share the next one; each resolves.
+    const more = Array.from({ length: 5 }, (_, i) => store.txSyncLater(() => store.upsertSku({ sku: `S${i + 2}`, name: 'more' })).durable);
+    await Promise.all(more);
+    expect(reader.prepare('SELECT count(*) AS n FROM skus').get()).toEqual({ n: 6 });
+    expect(() => store.tx(() => store.txSyncLater(() => undefined))).toThrow(/outermost/);
+    reader.close();
+    // A sync still pending when the store closes resolves: close() synced the WAL.
+    const last = store.txSyncLater(() => store.upsertSku({ sku: 'S9', name: 'last' })).durable;
+    store.close();
+    await expect(last).resolves.toBeUndefined();
   });
 
   it('keeps outbox rows pending until the device echo confirms them', () => {
