@@ -59,6 +59,11 @@ export class DeviceRegistry {
 
   constructor(private readonly opts: RegistryOptions) {}
 
+  /** How long a device may stay silent before it counts as unreachable (vehicle profiles may differ). */
+  get watchdogMs(): number {
+    return this.opts.watchdogMs;
+  }
+
   /** Adds the devices a site layout declares, so they show (as unknown) before they speak. */
   declare(id: string, deviceClass: DeviceClass, ids: { manufacturer?: string; serialNumber?: string } = {}): DeviceView {
     const existing = this.devices.get(id);

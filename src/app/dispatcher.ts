@@ -17,7 +17,7 @@ import { cheapestCandidates, compareUrgency, DEFAULT_ASSIGNMENT_WEIGHTS, orderSt
 import type { Route } from '../domain/route-graph.js';
 import { TravelTimes } from '../domain/travel-times.js';
 import { STANDARD_PROFILE } from '../domain/vehicle-profiles.js';
-import type { TaskRecord, TripPlan } from '../domain/records.js';
+import type { OutboxMessage, TaskRecord, TripPlan } from '../domain/records.js';
 import type { AppContext } from './context.js';
 import type { DeviceRegistry, DeviceView } from './device-registry.js';
 import type { FleetProfiles } from './fleet-profiles.js';
@@ -36,6 +36,8 @@ export interface DispatcherOptions {
   /** Low-battery line (percent) for the assignment cost's battery penalty. */
   lowBatteryPercent?: number;
   weights?: AssignmentWeights;
+  /** Wall-clock budget for older waiting trips per pass (default PASS_BUDGET_MS); Infinity: no budget (fast simulation). */
+  passBudgetMs?: number;
 }
 
 /** A whole message for the outbox: topic, payload and what the device must echo. */
@@ -76,6 +78,26 @@ const ORDER_REJECTIONS = new Set(['orderError', 'validationError']);
 /** How a vehicle says it does not know an action type (result description or error type). */
 const UNSUPPORTED = /unsupported|not supported|unknown action|invalid action/i;
 
+/**
+ * What a dispatch pass looks at of one device, as of its last report: a report that leaves all
+ * of it as it was cannot make a pass do anything new (see `mattersToDispatch`).
+ */
+interface DispatchFacts {
+  reachable: boolean;
+  /** When it was last heard from as of that report: a silence past its watchdog made it unreachable meanwhile. */
+  lastSeenAt: number | undefined;
+  connection: DeviceView['connection'];
+  task: string | undefined;
+  orderActive: boolean;
+  paused: boolean;
+  outOfService: boolean;
+  lastNodeId: string | undefined;
+  lowBattery: boolean;
+  charging: boolean;
+  /** The factsheet's list (replaced, never edited, when a new factsheet arrives). */
+  supportedActions: readonly string[];
+}
+
 /** Why a vehicle takes no trips until its factsheet changes. */
 interface Exclusion {
   reason: string;
@@ -104,13 +126,22 @@ export class Dispatcher {
   private toteIndexBuiltAt: number | undefined;
   /** The last pass stopped at its budget with trips that could go: the next one only dispatches. */
   private tripsLeft = false;
+  /** Per device, what the dispatcher saw of it at its last report (`mattersToDispatch`). */
+  private readonly facts = new Map<string, DispatchFacts>();
+  /** Commands the open pass put in the outbox, handed to the publisher once the pass committed. */
+  private passCommands: OutboxMessage[] = [];
 
   constructor(
     private readonly ctx: AppContext,
     private readonly registry: DeviceRegistry,
     private readonly lines: LineService,
     private readonly opts: DispatcherOptions,
-    private readonly onCommandsQueued: () => void,
+    /**
+     * Called after a pass committed: `committed` are the first commands that pass wrote to the
+     * outbox (durable now, in outbox order), so the publisher can put them on the wire without
+     * reading them back; anything else the pass queued (hand-overs) it finds in the outbox.
+     */
+    private readonly onCommandsQueued: (committed: readonly OutboxMessage[]) => void,
     private readonly release?: ReleasePlanner,
     /** Releases a trip's base only onto nodes reserved for its vehicle; without it, all at once. */
     private readonly traffic?: TrafficController,
@@ -119,6 +150,55 @@ export class Dispatcher {
   ) {
     this.weights = opts.weights ?? DEFAULT_ASSIGNMENT_WEIGHTS;
     this.travel = new TravelTimes(ctx.layout);
+  }
+
+  /**
+   * Whether a device's report changed anything a dispatch pass looks at — it became reachable
+   * or unreachable (a silence past its watchdog included), freed or took a task or order,
+   * paused, moved to another node, crossed the low-battery line, started or stopped charging,
+   * sent a new factsheet, went in or out of service — and the device is not holding a task.
+   * Every vehicle reports about once a second; kicking a pass for each idle vehicle's unchanged
+   * state made hundreds of empty passes a second. Anything that changes without a report (a
+   * task finishing, operator commands) kicks on its own, and the periodic tick covers the rest.
+   */
+  mattersToDispatch(v: DeviceView): boolean {
+    const now = this.ctx.clock.now();
+    const reachable = v.class === 'amr' && this.profiles ? this.profiles.isReachable(v, now) : this.registry.isReachable(v, now);
+    const watchdogMs = v.class === 'amr' && this.profiles ? this.profiles.watchdogMs(v) : this.registry.watchdogMs;
+    const lowBattery = this.registry.isLowOnBattery(v);
+    const was = this.facts.get(v.id);
+    // Reachable at its last report, but silent past its watchdog since: unreachable until now.
+    const wasReachable = was !== undefined && was.reachable && was.lastSeenAt !== undefined && now - was.lastSeenAt <= watchdogMs;
+    const changed =
+      was === undefined ||
+      wasReachable !== reachable ||
+      was.connection !== v.connection ||
+      was.task !== v.task ||
+      was.orderActive !== v.orderActive ||
+      was.paused !== v.paused ||
+      was.outOfService !== v.outOfService ||
+      was.lastNodeId !== v.lastNodeId ||
+      was.lowBattery !== lowBattery ||
+      was.charging !== v.charging ||
+      was.supportedActions !== v.supportedActions;
+    if (was === undefined) {
+      this.facts.set(v.id, { reachable, lastSeenAt: v.lastSeenAt, connection: v.connection, task: v.task, orderActive: v.orderActive, paused: v.paused, outOfService: v.outOfService, lastNodeId: v.lastNodeId, lowBattery, charging: v.charging, supportedActions: v.supportedActions });
+    } else {
+      was.reachable = reachable;
+      was.lastSeenAt = v.lastSeenAt;
+      if (changed) {
+        was.connection = v.connection;
+        was.task = v.task;
+        was.orderActive = v.orderActive;
+        was.paused = v.paused;
+        was.outOfService = v.outOfService;
+        was.lastNodeId = v.lastNodeId;
+        was.lowBattery = lowBattery;
+        was.charging = v.charging;
+        was.supportedActions = v.supportedActions;
+      }
+    }
+    return changed && v.task === undefined;
   }
 
   /** Asks for a dispatch pass soon; many kicks in one tick make one pass. */
@@ -168,11 +248,12 @@ export class Dispatcher {
    * publisher. `more`: it stopped at its limits with work left that could go now.
    */
   private runPass(): { dispatched: number; more: boolean } {
-    const deadline = performance.now() + PASS_BUDGET_MS;
+    const deadline = performance.now() + (this.opts.passBudgetMs ?? PASS_BUDGET_MS);
     // Lines released but not yet commanded are what the latency measures: none are released
     // while an earlier pass's trips still wait for their turn.
     const releaseLimit = this.tripsLeft ? 0 : RELEASE_PER_PASS;
     const fresh = new Set<string>();
+    this.passCommands = [];
     const { released, dispatched, more, tripsLeft } = this.ctx.store.tx(() => {
       const released = this.release?.runOnce(releaseLimit, fresh) ?? 0;
       const trips = this.dispatchTrips(deadline, fresh);
@@ -180,8 +261,10 @@ export class Dispatcher {
       return { released, dispatched: trips.dispatched + steps, more: (releaseLimit > 0 && released >= releaseLimit) || trips.more, tripsLeft: trips.more };
     });
     this.tripsLeft = tripsLeft;
+    const committed = this.passCommands;
+    this.passCommands = [];
     // Hand-overs to other sites are outbox messages too.
-    if (dispatched > 0 || released > 0) this.onCommandsQueued();
+    if (dispatched > 0 || released > 0) this.onCommandsQueued(committed);
     return { dispatched, more };
   }
 
@@ -299,8 +382,9 @@ export class Dispatcher {
   private dispatchTrips(deadline: number, fresh: ReadonlySet<string>): { dispatched: number; more: boolean } {
     const { store, clock } = this.ctx;
     const now = clock.now();
-    // Every idle vehicle's state asks for a pass; most find nothing waiting. Ask that first.
-    if (store.tasksInStates(['CREATED'], { devices: 'amr', limit: 1 }).length === 0) return { dispatched: 0, more: false };
+    // Most passes (the periodic tick, tasks finishing) find nothing waiting: ask that first — unless
+    // this pass released lines, whose trips are waiting for sure.
+    if (fresh.size === 0 && store.tasksInStates(['CREATED'], { devices: 'amr', limit: 1 }).length === 0) return { dispatched: 0, more: false };
     const vehicles = this.freeVehicles(now);
     if (vehicles.length === 0) return { dispatched: 0, more: false };
     const limit = Math.min(TRIP_WINDOW_MAX, Math.max(TRIP_WINDOW_MIN, vehicles.length * 8));
@@ -492,7 +576,7 @@ export class Dispatcher {
     const now = clock.now();
     const lead = { ...(tasks[0] as TaskRecord) };
     lead.progress = { ...lead.progress, trip };
-    runInTransaction(store, (after) => {
+    this.keepCommandsOnlyIfCommitted(() => runInTransaction(store, (after) => {
       const order = buildTripOrder({
         header: { headerId: store.nextId(`vda:${serialNumber}:order`), timestamp: new Date(now).toISOString() },
         vehicle: { manufacturer, serialNumber },
@@ -516,7 +600,18 @@ export class Dispatcher {
         this.markDispatched({ ...member, progress: { ...member.progress, tripOf: lead.id } }, v.id, { commandId: order.orderId, updateId: 0 }, { tripOf: lead.id }, after, false);
       }
       this.journalAssignment(lead, v.id, decision, batch, now);
-    });
+    }));
+  }
+
+  /** Runs `fn` (a savepoint of the pass); commands it queued are forgotten again if it rolls back. */
+  private keepCommandsOnlyIfCommitted(fn: () => void): void {
+    const mark = this.passCommands.length;
+    try {
+      fn();
+    } catch (err) {
+      this.passCommands.length = mark;
+      throw err;
+    }
   }
 
   /**
@@ -589,7 +684,7 @@ export class Dispatcher {
     const device = this.registry.get(deviceId);
     if (!device || !this.registry.isReachable(device, now)) return false;
     const { store } = this.ctx;
-    runInTransaction(store, (after) => {
+    this.keepCommandsOnlyIfCommitted(() => runInTransaction(store, (after) => {
       const job = buildStepJob({
         header: { headerId: store.nextId(`wcs:${deviceId}:job`), timestamp: new Date(now).toISOString() },
         site: this.ctx.siteId,
@@ -603,7 +698,7 @@ export class Dispatcher {
         correlation: correlationOf.wcs(deviceId, job.jobId, job.jobUpdateId),
       });
       this.markDispatched(task, deviceId, { commandId: job.jobId, updateId: 0 }, { action: job.actions[0]?.actionType }, after);
-    });
+    }));
     return true;
   }
 
@@ -613,7 +708,10 @@ export class Dispatcher {
    * updates, re-sends, cancels) come from traffic control, the outbox and the operators.
    */
   private enqueueFirstCommand(_task: TaskRecord, cmd: FirstCommand): void {
-    this.ctx.store.enqueue({ topic: cmd.topic, payload: cmd.payload, qos: 1, retain: false, expirySeconds: cmd.expirySeconds, correlation: cmd.correlation });
+    const row = { topic: cmd.topic, payload: cmd.payload, qos: 1 as const, retain: false, expirySeconds: cmd.expirySeconds, correlation: cmd.correlation };
+    const seq = this.ctx.store.enqueue(row);
+    // The row as the outbox holds it; it reaches the publisher only if the pass commits.
+    this.passCommands.push({ ...row, seq, createdAt: this.ctx.clock.now(), sentAt: undefined, attempts: 0, confirmedAt: undefined });
   }
 
   private markDispatched(

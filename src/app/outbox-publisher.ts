@@ -45,6 +45,16 @@ export class OutboxPublisher {
   private backlogged = false;
   /** Release-to-first-command timing, shared with the release planner through the core's metrics. */
   private readonly latency: DispatchLatency;
+  /**
+   * An outbox seq up to which every row is known to be issued (or recorded as sent) by this
+   * publisher; undefined while that is not known (at start, after a failed publish or a
+   * reconnect, while backlogged or disconnected). `sendCommitted` puts commands on the wire
+   * without reading them back only when they are the very next rows, so the wire keeps the
+   * outbox order.
+   */
+  private issuedThrough: number | undefined;
+  /** Highest seq ever handed to the transport. */
+  private maxIssuedSeq = 0;
 
   constructor(
     private readonly store: Store,
@@ -69,7 +79,10 @@ export class OutboxPublisher {
    * never waits behind another's round trip (that wait was most of the dispatch latency).
    */
   kick(resendAll = false): void {
-    if (this.stopped || !this.transport.connected) return;
+    if (this.stopped || !this.transport.connected) {
+      this.issuedThrough = undefined;
+      return;
+    }
     if (resendAll) {
       // After a (re)connect nothing in flight can be trusted to settle: everything goes again.
       this.dropFlights();
@@ -79,12 +92,47 @@ export class OutboxPublisher {
     while (this.transport.connected) {
       if (this.issued.size >= MAX_IN_FLIGHT) {
         this.backlogged = true;
+        this.issuedThrough = undefined;
         return;
       }
-      const fresh = this.store.unsent(this.opts.batchSize + this.issued.size).filter((m) => !this.issued.has(m.seq));
-      if (fresh.length === 0) return;
+      // The read includes what is in flight (it stays unsent until its PUBACK is recorded).
+      const limit = this.opts.batchSize + this.issued.size;
+      const rows = this.store.unsent(limit);
+      const fresh = rows.filter((m) => !this.issued.has(m.seq));
       this.issue(fresh);
+      if (rows.length < limit) {
+        // That read held every unsent row, and each is now on the wire (or waiting for its PUBACK).
+        this.issuedThrough = this.transport.connected ? this.maxIssuedSeq : undefined;
+        return;
+      }
+      if (fresh.length === 0) return;
     }
+    this.issuedThrough = undefined;
+  }
+
+  /**
+   * Commands the caller has just committed to the outbox, in outbox order (the dispatcher's
+   * first commands): durable already, so they go on the wire at once without being read back —
+   * when they are the next rows after everything issued so far. Otherwise (rows of other
+   * writers in between, a backlog, a reconnect) this is a plain `kick`, which keeps the order.
+   * Only after the outermost transaction committed: the after-commit effects of a nested
+   * `runInTransaction` run when its savepoint ends, before anything is durable.
+   */
+  sendCommitted(messages: readonly OutboxMessage[]): void {
+    if (this.stopped || !this.transport.connected) return;
+    const first = messages[0];
+    const next =
+      first !== undefined &&
+      this.issuedThrough !== undefined &&
+      first.seq === this.issuedThrough + 1 &&
+      messages.every((m, i) => m.seq === first.seq + i) &&
+      this.issued.size + messages.length <= MAX_IN_FLIGHT;
+    if (!next) {
+      this.kick();
+      return;
+    }
+    this.issue(messages);
+    this.issuedThrough = this.transport.connected ? (messages[messages.length - 1] as OutboxMessage).seq : undefined;
   }
 
   /** Waits until everything queued has been handed to the broker, or the time is up. */
@@ -119,6 +167,7 @@ export class OutboxPublisher {
       if (this.issued.has(m.seq)) continue;
       const flight: Flight = { m, issuedAt: performance.now(), outcome: 'pending', dropped: false };
       this.issued.add(m.seq);
+      if (m.seq > this.maxIssuedSeq) this.maxIssuedSeq = m.seq;
       this.flights.push(flight);
       this.transport
         .publish(m.topic, m.payload, {
@@ -151,6 +200,8 @@ export class OutboxPublisher {
 
   /** Forgets what is in flight: it is not recorded as sent, so it goes again on the next kick. */
   private dropFlights(): void {
+    // Dropped flights count as unsent again: what follows them is no longer known to be issued.
+    this.issuedThrough = undefined;
     for (const f of this.flights) {
       f.dropped = true;
       this.issued.delete(f.m.seq);
@@ -172,6 +223,7 @@ export class OutboxPublisher {
     } catch (err) {
       // Not recorded: they count as unsent and go again (devices ignore repeats).
       for (const { m } of done) this.issued.delete(m.seq);
+      this.issuedThrough = undefined;
       this.logger.warn({ err }, 'could not record sent commands; they will be sent again');
       return;
     }

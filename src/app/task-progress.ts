@@ -22,6 +22,27 @@ const MAX_REPICKS = 3;
 /** VDA 5050 errors with which a vehicle refuses an order (§6.6). */
 const REJECTIONS = new Set(['orderError', 'orderUpdateError', 'noRouteError', 'validationError']);
 
+/**
+ * A vehicle's last VDA state that was applied in full, and its task as it stood afterwards. The
+ * same state again (a vehicle reports about once a second, mostly unchanged) against the same
+ * task cannot change anything: every step below is idempotent for it.
+ */
+interface AppliedState {
+  /** Everything of the state that applying it reads: order and update ids, action states, errors. */
+  signature: string;
+  taskId: string;
+  task: TaskVersion;
+}
+
+/** The parts of a task that applying a state reads and other parts of the core may change. */
+interface TaskVersion {
+  state: TaskState;
+  deviceId: string | undefined;
+  updatedAt: number;
+  updateId: number;
+  applied: number;
+}
+
 export class TaskProgressService {
   constructor(
     private readonly ctx: AppContext,
@@ -41,6 +62,9 @@ export class TaskProgressService {
     this.vdaWatchers.push(watcher);
   }
 
+  /** Per vehicle, the last state applied and what its task looked like then (see `AppliedState`). */
+  private readonly lastApplied = new Map<string, AppliedState>();
+
   /**
    * Called inside the transaction whenever a picking step (an AMR trip's drop, an arm's pick into
    * the order tote) finished: the order tote is at packing (pack-service.ts consolidates it).
@@ -58,8 +82,26 @@ export class TaskProgressService {
     );
     const orderId = rejected?.errorReferences?.find((r) => r.referenceKey === 'orderId')?.referenceValue ?? s.orderId;
     if (!orderId) return;
+    // Nothing new since the last state applied, and nothing else touched the task since: the
+    // transaction below would write nothing. One read by key is all it costs to be sure.
+    const signature = stateSignature(s);
+    const last = this.lastApplied.get(deviceId);
     const task = this.ctx.store.getTask(String(orderId));
+    if (last !== undefined && last.signature === signature && task !== undefined && last.taskId === task.id && sameVersion(last.task, task)) return;
+    this.lastApplied.delete(deviceId);
     if (!task || task.deviceId !== deviceId) return;
+    this.applyVdaState(deviceId, serialNumber, s, String(orderId), rejected, task);
+    // Batched trips read their members' records too: those states are always applied in full.
+    if ((task.progress.trip?.picks.length ?? 0) >= 2) return;
+    const after = this.ctx.store.getTask(task.id);
+    // A state that ended the task is applied once more: on an ended task it confirms the
+    // command it echoes (which may not be the one confirmed while the task ran).
+    if (after && after.deviceId === deviceId && DONE.includes(task.state) === DONE.includes(after.state)) {
+      this.lastApplied.set(deviceId, { signature, taskId: task.id, task: versionOf(after) });
+    }
+  }
+
+  private applyVdaState(deviceId: string, serialNumber: string, s: VdaState, orderId: string, rejected: VdaState['errors'][number] | undefined, task: TaskRecord): void {
     if (DONE.includes(task.state)) {
       // The echo still confirms the command, or the outbox would re-send it forever.
       this.ctx.store.confirm(correlationOf.vda(serialNumber, task.id, s.orderUpdateId), this.ctx.clock.now());
@@ -70,7 +112,7 @@ export class TaskProgressService {
     }
     runInTransaction(this.ctx.store, (after) => {
       const members = this.tripMembers(task, deviceId);
-      if (rejected && String(orderId) !== s.orderId) {
+      if (rejected && orderId !== s.orderId) {
         this.ctx.store.confirm(correlationOf.vda(serialNumber, task.id, task.progress.updateId ?? 0), this.ctx.clock.now());
         const reason = `vehicle rejected the order: ${rejected.errorType}${rejected.errorDescription ? ` (${rejected.errorDescription})` : ''}`;
         for (const m of members) this.failTask(m, reason, after);
@@ -312,6 +354,25 @@ export class TaskProgressService {
       data: { id: task.id, state: task.state, deviceId: task.deviceId ?? null, lineId: task.lineId },
     });
   }
+}
+
+/** What applying a VDA state reads of it, as one comparable string (header and position left out). */
+function stateSignature(s: VdaState): string {
+  let sig = `${s.orderId}\u0000${s.orderUpdateId}`;
+  for (const a of s.actionStates) sig += `\u0000a${a.actionId}\u0001${a.actionType ?? ''}\u0001${a.actionStatus}\u0001${a.resultDescription ?? ''}`;
+  for (const e of s.errors) {
+    sig += `\u0000e${e.errorType}\u0001${e.errorLevel}\u0001${e.errorDescription ?? ''}`;
+    for (const r of e.errorReferences ?? []) sig += `\u0001${r.referenceKey}=${String(r.referenceValue)}`;
+  }
+  return sig;
+}
+
+function versionOf(t: TaskRecord): TaskVersion {
+  return { state: t.state, deviceId: t.deviceId, updatedAt: t.updatedAt, updateId: t.progress.updateId ?? 0, applied: t.progress.applied.length };
+}
+
+function sameVersion(v: TaskVersion, t: TaskRecord): boolean {
+  return v.state === t.state && v.deviceId === t.deviceId && v.updatedAt === t.updatedAt && v.updateId === (t.progress.updateId ?? 0) && v.applied === t.progress.applied.length;
 }
 
 /** Arms report `picked=<n>`; anything else means the planned quantity. */
