@@ -16,7 +16,7 @@
  */
 import { encodeVda, vdaTopic, type VdaState } from '../../protocols/index.js';
 import { buildTripOrder } from '../domain/commands.js';
-import type { TaskRecord, TaskState } from '../domain/records.js';
+import type { OutboxMessage, TaskRecord, TaskState } from '../domain/records.js';
 import type { Route } from '../domain/route-graph.js';
 import { buildMoveOrder, orderUpdateFrom } from '../domain/traffic-orders.js';
 import { findRetreat, planDetour, ReservationTable, resolveDeadlock, type AdmissionZone, type Resolution, type WaitEdge } from '../domain/traffic.js';
@@ -33,8 +33,12 @@ export interface TrafficOptions {
 }
 
 export interface TrafficHooks {
-  /** Orders or updates were written to the outbox: drain it. */
-  onCommandsQueued(): void;
+  /**
+   * Orders or updates were written to the outbox: drain it. `committed`, when given, is every
+   * command queued since the last call, committed and in outbox order, so the publisher can put
+   * them on the wire without reading them back; undefined when others were queued too.
+   */
+  onCommandsQueued(committed?: readonly OutboxMessage[]): void;
 }
 
 /** Journal events of traffic control (`domain.verb`), all on the device. */
@@ -88,6 +92,9 @@ export class TrafficController {
   private readonly drives = new Map<string, Drive>();
   private readonly unresolvedAt = new Map<string, number>();
   private queued = false;
+  /** The commands queued since the last flush, as committed; `uncaptured` when some were not recorded here. */
+  private committed: OutboxMessage[] = [];
+  private uncaptured = false;
   private idleCheckPending = false;
   private stopped = false;
   /** Orders not sent by traffic control that overlap another vehicle's nodes, logged once each. */
@@ -101,7 +108,7 @@ export class TrafficController {
     private readonly opts: TrafficOptions,
     private readonly hooks: TrafficHooks,
   ) {
-    this.table = new ReservationTable({ isDeadEnd: (n) => ctx.graph.has(n) && ctx.graph.isDeadEnd(n), zones: stationZones(ctx.layout) });
+    this.table = new ReservationTable({ isDeadEnd: (n) => ctx.graph.isDeadEnd(n), zones: stationZones(ctx.layout) });
   }
 
   /**
@@ -315,8 +322,7 @@ export class TrafficController {
   private resync(d: Drive, s: VdaState): void {
     this.ctx.logger.error({ deviceId: d.vehicleId, orderId: d.orderId, orderUpdateId: d.updateId, errors: s.errors }, 'traffic: vehicle refused an order update');
     this.ctx.store.confirm(correlationOf.vda(d.vehicle.serialNumber, d.orderId, d.updateId), this.ctx.clock.now());
-    const lastBaseSeq = Math.max(s.lastNodeSequenceId, ...s.nodeStates.filter((n) => n.released).map((n) => n.sequenceId));
-    d.releasedUpTo = Math.floor(lastBaseSeq / 2);
+    d.releasedUpTo = Math.floor(lastBaseSequenceId(s) / 2);
     d.acked = d.updateId;
     // A refused re-route leaves the vehicle on its old route: so is the drive, or every next update
     // would stitch onto a node of the new route the vehicle does not have (and be refused again).
@@ -342,7 +348,7 @@ export class TrafficController {
    * stitches onto the vehicle's real last base node, not a stale one it would refuse.
    */
   private holdReportedBase(d: Drive, s: VdaState): void {
-    const lastBase = Math.floor(Math.max(s.lastNodeSequenceId, ...s.nodeStates.filter((n) => n.released).map((n) => n.sequenceId)) / 2);
+    const lastBase = Math.floor(lastBaseSequenceId(s) / 2);
     if (lastBase <= d.releasedUpTo || lastBase >= d.route.nodes.length) return;
     const plan = this.table.plan(d.vehicleId);
     if (!plan || lastBase <= plan.upTo) {
@@ -374,8 +380,16 @@ export class TrafficController {
   private retryWaiting(): void {
     for (const w of this.table.waits()) {
       const d = this.drives.get(w.vehicle);
-      if (d) this.extend(d, { waiting: true });
+      // Most waiters still wait for the same vehicle on the same node: asked again, the table
+      // would grant them nothing new, and with nothing reserved beyond its base there is no update.
+      if (!d || (this.table.stillBlocked(d.vehicleId, d.route.nodes, this.opts.lookahead) && !this.reservedBeyondBase(d))) continue;
+      this.extend(d, { waiting: true });
     }
+  }
+
+  /** The table holds nodes for the vehicle beyond the base it was released (an update still to send). */
+  private reservedBeyondBase(d: Drive): boolean {
+    return (this.table.plan(d.vehicleId)?.upTo ?? -1) > d.releasedUpTo;
   }
 
   /** Order update from the last base node the vehicle has; extra is journaled with it. */
@@ -386,11 +400,11 @@ export class TrafficController {
     if (d.kind === 'trip' && (!task || DONE.includes(task.state))) return;
     const stitch = d.releasedUpTo;
     const updateId = d.updateId + 1;
-    runInTransaction(store, () => {
+    runInTransaction(store, (after) => {
       const header = { headerId: store.nextId(`vda:${d.vehicle.serialNumber}:order`), timestamp: new Date(now).toISOString() };
       const common = { header, vehicle: d.vehicle, graph: this.ctx.graph, mapId: this.ctx.layout.site.mapId, route: d.route, orderUpdateId: updateId, releasedUpTo };
       const full = task ? buildTripOrder({ ...common, task }) : buildMoveOrder({ ...common, orderId: d.orderId });
-      this.enqueue(d, orderUpdateFrom(full, stitch));
+      this.enqueue(d, orderUpdateFrom(full, stitch), after);
       if (task) store.updateTask(task.id, { progress: { ...task.progress, updateId }, updatedAt: now });
       if (journal) this.journal(d.vehicleId, journal.type, { ...journal.data, orderId: d.orderId, orderUpdateId: updateId, route: d.route.nodes });
     });
@@ -398,15 +412,19 @@ export class TrafficController {
     d.releasedUpTo = releasedUpTo;
   }
 
-  private enqueue(d: Drive, order: ReturnType<typeof orderUpdateFrom>): void {
-    this.ctx.store.enqueue({
+  /** Writes the order (inside the caller's transaction); it is handed to the publisher once that committed. */
+  private enqueue(d: Drive, order: ReturnType<typeof orderUpdateFrom>, afterCommit: (effect: () => void) => void): void {
+    const row = {
       topic: vdaTopic({ interfaceName: this.opts.interfaceName, ...d.vehicle }, 'order'),
       payload: Buffer.from(encodeVda('order', order)),
-      qos: 1,
+      qos: 1 as const,
       retain: false,
       expirySeconds: undefined,
       correlation: correlationOf.vda(d.vehicle.serialNumber, order.orderId, order.orderUpdateId),
-    });
+    };
+    const seq = this.ctx.store.enqueue(row);
+    const message: OutboxMessage = { ...row, seq, createdAt: this.ctx.clock.now(), sentAt: undefined, attempts: 0, confirmedAt: undefined };
+    afterCommit(() => this.committed.push(message));
     this.queued = true;
   }
 
@@ -485,7 +503,7 @@ export class TrafficController {
     const d: Drive = { kind: 'move', orderId, vehicleId: view.id, vehicle, route, task: undefined, pickIndex: undefined, releasedUpTo: Math.max(0, grant.upTo), updateId: 0, acked: -1, startedAt: clock.now() };
     runInTransaction(store, (after) => {
       const header = { headerId: store.nextId(`vda:${vehicle.serialNumber}:order`), timestamp: new Date(clock.now()).toISOString() };
-      this.enqueue(d, buildMoveOrder({ header, vehicle, graph: this.ctx.graph, mapId: this.ctx.layout.site.mapId, orderId, orderUpdateId: 0, route, releasedUpTo: d.releasedUpTo }));
+      this.enqueue(d, buildMoveOrder({ header, vehicle, graph: this.ctx.graph, mapId: this.ctx.layout.site.mapId, orderId, orderUpdateId: 0, route, releasedUpTo: d.releasedUpTo }), after);
       // Held like a task, so the dispatcher sends it no trip before the drive is done.
       after(() => this.registry.assign(view.id, orderId));
     });
@@ -695,6 +713,8 @@ export class TrafficController {
       if (entry.sent === 1) this.journal(view.id, TRAFFIC_EVENTS.moveCanceled, { orderId: s.orderId, at: s.lastNodeId, reason });
     });
     this.queued = true;
+    // Written by instant-actions.ts, not recorded here: the publisher reads the outbox instead.
+    this.uncaptured = true;
     this.ctx.logger.warn({ deviceId: view.id, orderId: s.orderId, node: s.lastNodeId, reason, attempt: entry.sent }, 'traffic: a stranded order is canceled on its vehicle');
   }
 
@@ -730,8 +750,11 @@ export class TrafficController {
 
   private flush(): void {
     if (!this.queued) return;
+    const committed = this.uncaptured ? undefined : this.committed;
     this.queued = false;
-    this.hooks.onCommandsQueued();
+    this.uncaptured = false;
+    this.committed = [];
+    this.hooks.onCommandsQueued(committed);
   }
 }
 
@@ -750,6 +773,13 @@ function stationZones(layout: AppContext['layout']): AdmissionZone[] {
 /** Released nodes still ahead: the vehicle has somewhere to go. */
 function hasBase(s: VdaState): boolean {
   return s.nodeStates.some((n) => n.released);
+}
+
+/** The sequenceId of the last node the vehicle may drive to: its last released node, or where it stands. */
+function lastBaseSequenceId(s: VdaState): number {
+  let last = s.lastNodeSequenceId;
+  for (const n of s.nodeStates) if (n.released && n.sequenceId > last) last = n.sequenceId;
+  return last;
 }
 
 function midEdge(s: VdaState): boolean {

@@ -428,6 +428,74 @@ describe('properties', () => {
   });
 });
 
+describe('properties: asking again changes nothing', () => {
+  // A 4x4 grid with two pockets (dead ends off 1,0 and 2,3) and a zone on the right-hand column.
+  const g = grid(4, 4, ['0,0', '3,3']);
+  const nodeIds = Array.from({ length: 16 }, (_, i) => `${i % 4},${Math.floor(i / 4)}`).filter((n) => g.has(n));
+  const pairs = nodeIds.flatMap((a) => g.neighbours(a).map((b) => [a, b] as const));
+  const vehicles = ['v1', 'v2', 'v3', 'v4'];
+  const zones = [{ id: 'z', nodes: ['3,1', '3,2'], capacity: 1 }];
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('route' as const), v: fc.constantFrom(...vehicles), to: fc.constantFrom(...nodeIds), lookahead: fc.integer({ min: 0, max: 4 }) }),
+    fc.record({ kind: fc.constant('step' as const), v: fc.constantFrom(...vehicles), lookahead: fc.integer({ min: 0, max: 4 }) }),
+    fc.record({ kind: fc.constant('pin' as const), v: fc.constantFrom(...vehicles), on: fc.boolean() }),
+  );
+  /** Everything a caller can observe of the table. */
+  const snapshot = (t: ReservationTable): unknown => ({
+    holders: nodeIds.map((n) => t.holder(n) ?? '-'),
+    edges: pairs.map(([a, b]) => t.edgeHolderOf(a, b) ?? '-'),
+    plans: vehicles.map((v) => [t.plan(v), t.pinned(v), t.waitOf(v), t.held(v)]),
+    admitted: t.admittedTo('z'),
+  });
+
+  it('the same reservation asked again (a waiting vehicle retried) returns the same grant and leaves every holding, wait and admission as it was', () => {
+    let stillBlocked = 0;
+    fc.assert(
+      fc.property(fc.shuffledSubarray(nodeIds, { minLength: 4, maxLength: 4 }), fc.array(op, { maxLength: 60 }), (starts, ops) => {
+        const t = new ReservationTable({ isDeadEnd: (n) => g.isDeadEnd(n), zones });
+        vehicles.forEach((v, i) => t.park(v, starts[i] as string));
+        for (const o of ops) {
+          const p = t.plan(o.v);
+          if (!p) continue;
+          let ask: (() => ReturnType<ReservationTable['reservePath']>) | undefined;
+          if (o.kind === 'route') {
+            const r = g.shortestPath(p.nodes[p.at] as string, o.to);
+            if (r) ask = () => t.reservePath(o.v, r.nodes, 0, o.lookahead);
+          } else if (o.kind === 'step') {
+            if (p.upTo > p.at) t.advance(o.v, p.nodes[p.at + 1] as string, p.at + 1);
+            else ask = () => t.reservePath(o.v, p.nodes, p.at, o.lookahead);
+          } else {
+            t.pin(o.v, o.on ? g.neighbours(p.nodes[p.at] as string)[0] : undefined);
+          }
+          // Whenever the table says a vehicle is still blocked, asking again indeed changes nothing.
+          for (const v of vehicles) {
+            const mine = t.plan(v);
+            const lookahead = 'lookahead' in o ? o.lookahead : 2;
+            if (!mine || !t.stillBlocked(v, mine.nodes, lookahead)) continue;
+            stillBlocked++;
+            const before = snapshot(t);
+            const again = t.reservePath(v, mine.nodes, mine.at, lookahead);
+            expect(again.upTo).toBe(mine.upTo);
+            expect(again.released).toEqual([]);
+            expect(snapshot(t)).toEqual(before);
+          }
+          if (!ask) continue;
+          const first = ask();
+          const before = snapshot(t);
+          const again = ask();
+          expect(again.upTo).toBe(first.upTo);
+          expect(again.blocked).toEqual(first.blocked);
+          expect(again.released).toEqual([]);
+          expect(snapshot(t)).toEqual(before);
+        }
+      }),
+      { numRuns: 200 },
+    );
+    // The shortcut was exercised, not only the plain retries.
+    expect(stillBlocked).toBeGreaterThan(0);
+  });
+});
+
 describe('ReservationTable: dead ends and admission zones', () => {
   const deadEnd = (n: string): boolean => corridor.isDeadEnd(n);
 

@@ -277,6 +277,21 @@ export class ReservationTable {
     this.yields.set(vehicle, { to, afterIndex, nodes: [...nodes] });
   }
 
+  /**
+   * Whether asking again for `nodes` from where the vehicle is (`reservePath(vehicle, nodes,
+   * plan.at, lookahead)`) would grant and record exactly what it already has: it waits for the
+   * node right after its window, within the lookahead, and the same vehicle still holds that
+   * node. Lets a caller skip retrying it. False whenever unsure (other kinds of waits).
+   */
+  stillBlocked(vehicle: string, nodes: readonly string[], lookahead: number): boolean {
+    const w = this.waiting.get(vehicle);
+    const p = this.plans.get(vehicle);
+    if (!w || !p || w.reason !== 'held') return false;
+    const next = p.upTo + 1;
+    if (next > Math.min(p.nodes.length - 1, p.at + Math.max(0, Math.floor(lookahead)))) return false;
+    return p.nodes[next] === w.nodeId && this.nodeHolder.get(w.nodeId) === w.holder && w.holder !== vehicle && sameNodes(p.nodes, nodes);
+  }
+
   /** Who each waiting vehicle waits for. */
   waits(): WaitEdge[] {
     return [...this.waiting.values()];
@@ -402,8 +417,7 @@ export class ReservationTable {
     for (const [k, set] of this.admitted) {
       if (!set.has(vehicle)) continue;
       const zone = this.zones[k] as (typeof this.zones)[number];
-      const ahead = plan ? plan.nodes.slice(plan.at + 1) : [];
-      if (ahead.some((n) => zone.nodes.has(n))) continue;
+      if (plan && leadsInto(plan, zone.nodes)) continue;
       set.delete(vehicle);
       if (set.size === 0) this.admitted.delete(k);
     }
@@ -417,6 +431,14 @@ export class ReservationTable {
   /** Replaces the vehicle's plan (undefined: none) and the holdings that follow from it. */
   private apply(vehicle: string, next: PlanState | undefined): string[] {
     const prev = this.plans.get(vehicle);
+    // The same path, window and pin hold the same nodes and edges: nothing to release or take,
+    // and the vehicle's admissions still lead where they did (each one was settled, or made by a
+    // grant along this very path). The common case by far: a waiting vehicle retried and still
+    // blocked, on every state that frees a node anywhere.
+    if (prev !== undefined && next !== undefined && samePlan(prev, next)) {
+      this.plans.set(vehicle, next);
+      return [];
+    }
     const before = prev ? nodesOf(prev) : new Set<string>();
     const after = next ? nodesOf(next) : new Set<string>();
     for (const n of after) {
@@ -437,6 +459,16 @@ export class ReservationTable {
     if (this.admitted.size > 0) this.settleAdmissions(vehicle, next);
     return released;
   }
+}
+
+function samePlan(a: PlanState, b: PlanState): boolean {
+  return a.nodes === b.nodes && a.at === b.at && a.upTo === b.upTo && a.pinned === b.pinned;
+}
+
+/** Whether a node of `zone` lies ahead of the node the vehicle last reached. */
+function leadsInto(plan: PlanState, zone: ReadonlySet<string>): boolean {
+  for (let i = plan.at + 1; i < plan.nodes.length; i++) if (zone.has(plan.nodes[i] as string)) return true;
+  return false;
 }
 
 function nodesOf(p: PlanState): Set<string> {
