@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeVda, encodeVda, vdaTopic, type VdaAction, type VdaOrder, type VdaState } from '../protocols/index.js';
 import { SimulatedAmr, type AmrSpec } from './amr.js';
 import { ManualClock } from './clock.js';
+import { trapezoidTime } from './kinematics.js';
 import { NodeOccupancy } from './node-occupancy.js';
 import { generateDemoLayout } from './sites/generate-demo.js';
 import { LoopbackLink } from './test-link.js';
@@ -42,6 +43,26 @@ function runUntil(clock: ManualClock, done: () => boolean, maxSeconds = 120): vo
 const row0 = ['n-00-00', 'n-01-00', 'n-02-00', 'n-03-00', 'n-04-00', 'n-05-00'];
 
 describe('SimulatedAmr in traffic', () => {
+  it('drives on without stopping when its base is extended straight ahead while it drives', async () => {
+    const clock = new ManualClock(Date.UTC(2025, 0, 1));
+    const t0 = clock.now();
+    const occupancy = new NodeOccupancy();
+    const a = await start(clock, spec1, occupancy);
+    a.send(baseOrder(spec1, 'o1', 0, row0, 2));
+    // 1 m in (past n-00-00, short of n-01-00), the rest is released.
+    clock.advance(2000);
+    a.send(baseOrder(spec1, 'o1', 1, row0, 5, {}, 2));
+    // Nodes ahead are occupied the moment they are released to it.
+    expect(occupancy.occupantOf('n-05-00')).toBe(spec1.serialNumber);
+    runUntil(clock, () => a.states().some((s) => s.lastNodeId === 'n-05-00' && !s.driving));
+    const states = a.states();
+    expect(states.filter((s) => !s.driving && s.lastNodeId !== 'n-00-00').map((s) => s.lastNodeId)).toEqual(['n-05-00']);
+    // One 10 m profile, as if all of it had been released at once: no braking at n-02-00.
+    const arrived = Date.parse(states.find((s) => s.lastNodeId === 'n-05-00')?.timestamp ?? '') - t0;
+    expect(arrived).toBe(Math.ceil(trapezoidTime(10, { maxSpeed: 1.5, accel: 0.5 }) * 1000));
+    expect(states.at(-1)?.agvPosition).toMatchObject({ x: 10, y: 0 });
+  });
+
   it('drives only its base, stops at the last released node and asks for more as it nears it', async () => {
     const clock = new ManualClock(Date.UTC(2025, 0, 1));
     const a = await start(clock, spec1, new NodeOccupancy());

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { VDA_VERSION, decodeVda, encodeVda, vdaTopic, type VdaAction, type VdaOrder, type VdaState } from '../protocols/index.js';
 import { SimulatedAmr } from './amr.js';
 import { ManualClock } from './clock.js';
-import { trapezoidTime, turnTime } from './kinematics.js';
+import { trapezoidTime, trapezoidTimeTo, turnTime } from './kinematics.js';
 import { generateDemoLayout } from './sites/generate-demo.js';
 import { LoopbackLink } from './test-link.js';
 
@@ -108,6 +108,59 @@ describe('SimulatedAmr', () => {
     clock.advance(20_000);
     expect(states().length - before).toBeGreaterThanOrEqual(4);
     expect(states().at(-1)?.batteryState.batteryCharge).toBeLessThan(80);
+  });
+});
+
+describe('SimulatedAmr on exact motion events', () => {
+  const limits = { maxSpeed: 1.5, accel: 0.5 };
+  const straight = ['n-00-00', 'n-01-00', 'n-02-00', 'n-03-00', 'n-04-00', 'n-05-00'];
+
+  it('reaches each node at the instant the speed profile gives, however coarsely time is advanced', async () => {
+    const clock = new ManualClock(Date.UTC(2025, 0, 1));
+    const link = new LoopbackLink();
+    await SimulatedAmr.start({ layout, spec: spec, interfaceName: 'uagv', link, clock, visualizationIntervalMs: 0, stateIntervalMs: 60_000 });
+    const t0 = clock.now();
+    link.deliver(vdaTopic(addr, 'order'), encodeVda('order', order('o1', straight)));
+    // One jump over the whole move: node arrivals are their own timers, not ticks of a loop.
+    clock.advance(20_000);
+    const states = link.on('state').map((p) => decodeVda('state', p));
+    const reachedAt = (nodeId: string): number | undefined => {
+      const s = states.find((x) => x.lastNodeId === nodeId);
+      return s === undefined ? undefined : Date.parse(s.timestamp) - t0;
+    };
+    straight.slice(1).forEach((nodeId, i) => expect(reachedAt(nodeId)).toBe(Math.ceil(trapezoidTimeTo(10, limits, 2 * (i + 1)) * 1000)));
+    // Intermediate nodes are reported while still driving; the last one standing still, exactly on the node.
+    expect(states.find((x) => x.lastNodeId === 'n-03-00')?.driving).toBe(true);
+    expect(states.at(-1)).toMatchObject({ lastNodeId: 'n-05-00', driving: false, agvPosition: { x: 10, y: 0 } });
+    expect(states.find((x) => x.lastNodeId === 'n-03-00')?.agvPosition?.x).toBeCloseTo(6, 2);
+    expect(link.on('visualization')).toHaveLength(0);
+    // Nothing left scheduled but the heartbeat.
+    expect(clock.size).toBe(1);
+  });
+
+  it('sends one state for what one instant changes: the node reached and the action started there', async () => {
+    const { link, clock, states } = await setup();
+    const pick: VdaAction = { actionId: 'p1', actionType: 'pick', blockingType: 'HARD' };
+    link.deliver(vdaTopic(addr, 'order'), encodeVda('order', order('o1', ['n-00-00', 'n-01-00'], { 'n-01-00': [pick] })));
+    clock.advance(10_000);
+    const arrived = states().find((s) => s.lastNodeId === 'n-01-00');
+    expect(arrived).toMatchObject({ driving: false });
+    expect(arrived?.actionStates.find((a) => a.actionId === 'p1')?.actionStatus).toBe('INITIALIZING');
+  });
+
+  it('keeps state coming at least every interval, driving or standing, with the pose of the moment', async () => {
+    const clock = new ManualClock(Date.UTC(2025, 0, 1));
+    const link = new LoopbackLink();
+    await SimulatedAmr.start({ layout, spec, interfaceName: 'uagv', link, clock, stateIntervalMs: 2000, visualizationIntervalMs: 0 });
+    link.deliver(vdaTopic(addr, 'order'), encodeVda('order', order('o1', straight)));
+    clock.advance(30_000);
+    const states = link.on('state').map((p) => decodeVda('state', p));
+    const at = states.map((x) => Date.parse(x.timestamp));
+    at.slice(1).forEach((t, i) => expect(t - (at[i] as number)).toBeLessThanOrEqual(2000));
+    // The beat at 2 s finds the robot between n-00-00 and n-01-00 (1 m in after 2 s at 0.5 m/s^2).
+    const beat = states.find((x, i) => (at[i] as number) - (at[0] as number) === 2000);
+    expect(beat).toMatchObject({ lastNodeId: 'n-00-00', driving: true });
+    expect(beat?.agvPosition?.x).toBeCloseTo(1, 6);
   });
 });
 

@@ -5,7 +5,15 @@
  * totes, drains and charges its battery, and honours pause, resume and cancel.
  *
  * Straight runs of nodes without actions are driven as one move (no stop at each grid node);
- * a pause or cancel stops the robot where it is, and resuming re-plans from that point.
+ * a pause or cancel stops the robot where it is, and resuming re-plans from that point. When
+ * the base is extended straight ahead while it drives, the move is extended from where the
+ * robot is, at the speed it has, instead of braking to a halt at the old base end.
+ *
+ * Motion is event-driven, not integrated in ticks: a move's arrival at each of its nodes is
+ * computed from the speed profile (`trapezoidTimeTo`) and scheduled as one timer, as is the end
+ * of a turn. In between, the pose is worked out from the profile whenever something needs it
+ * (a state, a visualization, a pause), and the battery is integrated over the interval. A
+ * discrete-event run thus pays one event per node reached rather than four or ten per second.
  *
  * Robots of one site share a node occupancy map: a robot occupies the node it stands on and the
  * nodes it is driving into, and never enters a node another occupies. Told to, it waits there
@@ -19,7 +27,7 @@ import type { SiteLayout } from '../src/index.js';
 import { amrFactsheet, DEFAULT_AMR_PHYSICS, type AmrPhysics } from './amr-factsheet.js';
 import { batteryAfter, type BatteryMode } from './battery.js';
 import { realClock, type SimClock } from './clock.js';
-import { angleDelta, distance, heading, pointAlong, trapezoidAt, trapezoidTime, turnTime, type AxisLimits, type Point } from './kinematics.js';
+import { angleDelta, distance, heading, pointAlong, trapezoidAt, trapezoidTime, trapezoidTimeTo, turnTime, type AxisLimits, type Point } from './kinematics.js';
 import { NodeOccupancy } from './node-occupancy.js';
 import { FaultState, type Fault, type FaultKind, type Faultable } from './faults.js';
 import type { InterruptibleLink } from './interruptible-link.js';
@@ -41,20 +49,44 @@ export interface SimulatedAmrOptions {
   physics?: Partial<AmrPhysics>;
   /** Percent at start; 100 by default. */
   initialBattery?: number;
-  /** Motion is integrated in ticks of this many milliseconds (100 by default). */
-  tickMs?: number;
-  /** State is published at least this often (5000 ms by default). */
+  /**
+   * State is published at least this often (5000 ms by default; VDA 5050 asks for at least one
+   * every 30 s), besides one per node reached and per change.
+   */
   stateIntervalMs?: number;
-  /** Visualization period while moving (500 ms by default, i.e. 2 Hz). */
+  /**
+   * Visualization period while moving (500 ms by default, i.e. 2 Hz); 0 or Infinity sends none.
+   * Every state carries the pose as well, so a standing robot needs no visualization.
+   */
   visualizationIntervalMs?: number;
   /** Shared with the other robots of the site; a robot alone gets its own. */
   occupancy?: NodeOccupancy;
 }
 
+/** A node ahead on the current move: `at` metres into it, reached at clock time `dueAt` (ms). */
+interface DriveMark {
+  node: VdaNode;
+  at: number;
+  dueAt: number;
+}
+
 type Activity =
   | { kind: 'idle' }
   | { kind: 'turn'; from: number; to: number; startedAt: number; duration: number }
-  | { kind: 'drive'; points: Point[]; marks: { node: VdaNode; at: number }[]; length: number; limits: AxisLimits; direction: number; startedAt: number; duration: number }
+  | {
+      kind: 'drive';
+      points: Point[];
+      marks: DriveMark[];
+      length: number;
+      limits: AxisLimits;
+      direction: number;
+      startedAt: number;
+      duration: number;
+      /** Metres into the move of the last node reached (0 until the first; negative when the move began past it). */
+      passed: number;
+      /** Speed at the start, m/s: 0, or the speed it had when an extended base let it drive on. */
+      v0: number;
+    }
   | { kind: 'action'; action: VdaAction; endsAt: number };
 
 /** Within this distance (m) the robot counts as standing on a node. */
@@ -78,12 +110,12 @@ export class SimulatedAmr implements Faultable, HasUtilization {
   /** Units picked on this trip so far (the pick actions' `quantity`), picked again at the station. */
   private unitsAboard = 0;
   private readonly mapId: string;
-  private readonly tickMs: number;
   private readonly stateIntervalMs: number;
   private readonly vizIntervalMs: number;
   private activity: Activity = { kind: 'idle' };
   private cancelTimer: (() => void) | undefined;
   private cancelHeartbeat: (() => void) | undefined;
+  private cancelVisualization: (() => void) | undefined;
   private pendingActions: VdaAction[] = [];
   /** Remaining milliseconds of an action interrupted by a pause. */
   private pausedActionLeft: number | undefined;
@@ -92,6 +124,9 @@ export class SimulatedAmr implements Faultable, HasUtilization {
   private battery: number;
   private batteryAt: number;
   private lastVizAt = -Infinity;
+  /** Nesting depth of the event being handled; the states it asks for go out once, at its end. */
+  private eventDepth = 0;
+  private statePending = false;
   /** Kept here as well as in the vehicle state, which is only readable as a copy. */
   private pose: Point & { theta: number };
   private stopped = false;
@@ -117,9 +152,9 @@ export class SimulatedAmr implements Faultable, HasUtilization {
     this.chargers = new Set(opts.layout.chargers.map((c) => c.nodeId));
     this.stationPickSeconds = new Map(opts.layout.stations.flatMap((st) => (st.kind === 'pack' && st.nodeId !== undefined && st.pickTime !== undefined ? [[st.nodeId, st.pickTime] as const] : [])));
     this.mapId = opts.layout.site.mapId;
-    this.tickMs = opts.tickMs ?? 100;
     this.stateIntervalMs = opts.stateIntervalMs ?? 5000;
-    this.vizIntervalMs = opts.visualizationIntervalMs ?? 500;
+    const viz = opts.visualizationIntervalMs ?? 500;
+    this.vizIntervalMs = viz > 0 ? viz : Infinity;
     const start = this.coords.get(opts.spec.startNode) ?? { x: 0, y: 0 };
     this.pose = { ...start, theta: 0 };
     this.occupancy = opts.occupancy ?? new NodeOccupancy();
@@ -130,7 +165,7 @@ export class SimulatedAmr implements Faultable, HasUtilization {
     this.batteryAt = clock.now();
     this.meter = new UtilizationMeter(clock);
     this.faults = new FaultState(clock, ['breakdown', 'disconnect', 'slowdown']);
-    this.faults.onChange((kind, started) => this.applyFault(kind, started));
+    this.faults.onChange((kind, started) => this.asOneEvent(() => this.applyFault(kind, started)));
   }
 
   static async start(opts: SimulatedAmrOptions): Promise<SimulatedAmr> {
@@ -221,24 +256,28 @@ export class SimulatedAmr implements Faultable, HasUtilization {
     this.stopped = true;
     this.cancelTimer?.();
     this.cancelHeartbeat?.();
+    this.cancelVisualization?.();
     this.cancelWait?.();
     this.occupy([]);
     await this.vehicle.close(graceful);
   }
 
   private wire(): void {
-    this.vehicle.onOrder((order, isUpdate) => {
-      const stitch = order.nodes[0];
+    this.vehicle.onOrder((order, isUpdate) =>
+      this.asOneEvent(() => {
+        const stitch = order.nodes[0];
       // Actions an update adds to a node we already stand on run right away.
-      if (isUpdate && stitch !== undefined && stitch.sequenceId <= this.vehicle.state.lastNodeSequenceId) this.queueActions(stitch);
-      if (!isUpdate) {
-        this.pendingActions = [];
-        if (this.blockedOn !== undefined) this.vehicle.clearErrors(NODE_OCCUPIED);
-        this.blockedOn = undefined;
-      }
-      this.next();
-    });
-    this.vehicle.onInstantAction((a) => this.instant(a));
+        if (isUpdate && stitch !== undefined && stitch.sequenceId <= this.vehicle.state.lastNodeSequenceId) this.queueActions(stitch);
+        if (!isUpdate) {
+          this.pendingActions = [];
+          if (this.blockedOn !== undefined) this.vehicle.clearErrors(NODE_OCCUPIED);
+          this.blockedOn = undefined;
+        }
+        if (isUpdate && this.activity.kind === 'drive') this.extendDrive();
+        this.next();
+      }),
+    );
+    this.vehicle.onInstantAction((a) => this.asOneEvent(() => this.instant(a)));
     this.heartbeat();
     this.atChargerCheck();
   }
@@ -266,12 +305,12 @@ export class SimulatedAmr implements Faultable, HasUtilization {
     const duration = (turnTime(from, to, this.physics.turnSecondsPerRevolution) * 1000) / this.faults.speedFactor;
     this.setActivity({ kind: 'turn', from, to, startedAt: this.clock.now(), duration });
     this.vehicle.setDriving(true);
-    this.tick();
+    this.startMotion();
   }
 
   private startDrive(direction: number): void {
     const points: Point[] = [this.here()];
-    const marks: { node: VdaNode; at: number }[] = [];
+    const marks: DriveMark[] = [];
     let length = 0;
     let maxSpeed = this.physics.maxSpeed * this.faults.speedFactor;
     const edges = this.vehicle.remainingEdges;
@@ -287,7 +326,7 @@ export class SimulatedAmr implements Faultable, HasUtilization {
       }
       length += distance(last, p);
       points.push(p);
-      marks.push({ node, at: length });
+      marks.push({ node, at: length, dueAt: 0 });
       const edge = edges.find((e) => e.endNodeId === node.nodeId && e.sequenceId === node.sequenceId - 1);
       if (edge?.maxSpeed !== undefined) maxSpeed = Math.min(maxSpeed, edge.maxSpeed);
       for (const a of edge?.actions ?? []) {
@@ -297,65 +336,189 @@ export class SimulatedAmr implements Faultable, HasUtilization {
       if (node.actions.length > 0) break;
     }
     const limits = { maxSpeed, accel: this.physics.accel };
+    const startedAt = this.clock.now();
+    for (const m of marks) m.dueAt = startedAt + trapezoidTimeTo(length, limits, m.at) * 1000;
     if (this.blockedOn !== undefined) this.vehicle.clearErrors(NODE_OCCUPIED);
     this.blockedOn = undefined;
     this.cancelWait?.();
     this.cancelWait = undefined;
     this.occupy([this.lastNode, ...marks.map((m) => m.node.nodeId)]);
     this.setCharging(false);
-    this.setActivity({ kind: 'drive', points, marks, length, limits, direction, startedAt: this.clock.now(), duration: trapezoidTime(length, limits) * 1000 });
+    this.setActivity({ kind: 'drive', points, marks, length, limits, direction, startedAt, duration: trapezoidTime(length, limits) * 1000, passed: 0, v0: 0 });
     this.vehicle.setDriving(true);
     this.vehicle.setNewBaseRequest(this.nearBaseEnd());
+    this.updatePose();
     this.publish();
-    this.tick();
+    this.startMotion();
   }
 
-  /** Advances the current move to now; finishes it or schedules the next tick. */
-  private tick(): void {
-    if (this.activity.kind !== 'turn' && this.activity.kind !== 'drive') return;
-    const done = this.integrate();
-    const now = this.clock.now();
-    if (done) return this.finishMove();
-    this.updateBattery();
-    if (now - this.lastVizAt >= this.vizIntervalMs) {
-      this.lastVizAt = now;
-      this.fireAndForget(this.vehicle.publishVisualization());
+  /**
+   * The base grew while the robot drives. If the released nodes after the end of this move
+   * carry straight on, are free, allow its speed and the move's last node has no work to do,
+   * it drives on into them without braking to a halt at the old end: the move is re-planned
+   * from where it is, at the speed it has. Otherwise the move ends as planned and `next()`
+   * takes it from there. Either way the nodes still ahead are taken as the update left them
+   * (it may have added actions to the last one).
+   */
+  private extendDrive(): void {
+    const a = this.activity;
+    if (a.kind !== 'drive' || this.paused || this.broken) return;
+    // A slowdown that began during the move applies from the next one: do not carry the old speed on.
+    const extendable = a.limits.maxSpeed <= this.physics.maxSpeed * this.faults.speedFactor;
+    const rest = this.vehicle.remainingNodes;
+    const ahead: DriveMark[] = [];
+    for (const m of a.marks) {
+      const node = rest.find((n) => n.sequenceId === m.node.sequenceId);
+      if (node === undefined) return;
+      ahead.push({ node, at: m.at, dueAt: m.dueAt });
     }
-    this.cancelTimer = this.clock.setTimer(() => this.tick(), this.tickMs);
+    a.marks = ahead;
+    const end = ahead[ahead.length - 1];
+    if (!extendable || end === undefined || end.node.actions.length > 0) return;
+    const edges = this.vehicle.remainingEdges;
+    let last = a.points[a.points.length - 1] as Point;
+    let length = a.length;
+    const added: { node: VdaNode; p: Point; at: number }[] = [];
+    for (const node of rest.slice(rest.indexOf(end.node) + 1)) {
+      const p = node.released ? this.positionOf(node) : undefined;
+      if (p === undefined || Math.abs(angleDelta(a.direction, heading(last, p))) > ALIGNED || !this.occupancy.mayEnter(this.serialNumber, node.nodeId)) break;
+      const edge = edges.find((e) => e.endNodeId === node.nodeId && e.sequenceId === node.sequenceId - 1);
+      if (edge?.maxSpeed !== undefined && edge.maxSpeed < a.limits.maxSpeed) break;
+      for (const x of edge?.actions ?? []) {
+        if (this.vehicle.actionStatus(x.actionId) === 'WAITING') this.vehicle.setActionStatus(x.actionId, 'FAILED', 'edge actions are not supported');
+      }
+      length += distance(last, p);
+      last = p;
+      added.push({ node, p, at: length });
+      if (node.actions.length > 0) break;
+    }
+    if (added.length === 0) return;
+    const now = this.clock.now();
+    const { position, velocity } = trapezoidAt(a.length, a.limits, (now - a.startedAt) / 1000, a.v0);
+    const points = [pointAlong(a.points, position), ...a.points.slice(a.points.length - ahead.length), ...added.map((x) => x.p)];
+    const marks: DriveMark[] = [...ahead.map((m) => ({ node: m.node, at: m.at - position, dueAt: 0 })), ...added.map((x) => ({ node: x.node, at: x.at - position, dueAt: 0 }))];
+    const left = length - position;
+    for (const m of marks) m.dueAt = now + trapezoidTimeTo(left, a.limits, m.at, velocity) * 1000;
+    this.occupy([this.lastNode, ...marks.map((m) => m.node.nodeId)]);
+    this.cancelTimer?.();
+    this.cancelVisualization?.();
+    this.cancelVisualization = undefined;
+    this.activity = { ...a, points, marks, length: left, startedAt: now, duration: trapezoidTime(left, a.limits, velocity) * 1000, passed: a.passed - position, v0: velocity };
+    if (this.nearBaseEnd()) {
+      this.vehicle.setNewBaseRequest(true);
+      this.publish();
+    }
+    this.startMotion();
   }
 
-  /** Brings pose and passed nodes of a turn or drive up to now; true when the move is complete. */
-  private integrate(): boolean {
+  /** A turn or drive has just begun: visualize if due, and schedule its next event. */
+  private startMotion(): void {
+    this.updatePose();
+    this.visualizeIfDue();
+    this.scheduleMotion();
+  }
+
+  /**
+   * One timer for the move's next event: the next node of a drive, or the end of a turn. Due
+   * times are rounded up to whole milliseconds so that the clock stays on integer times.
+   */
+  private scheduleMotion(): void {
+    const a = this.activity;
+    let dueAt: number;
+    if (a.kind === 'turn') dueAt = a.startedAt + a.duration;
+    else if (a.kind === 'drive') dueAt = a.marks[0]?.dueAt ?? a.startedAt + a.duration;
+    else return;
+    this.cancelTimer = this.clock.setTimer(() => this.asOneEvent(() => this.motionEvent()), Math.max(0, Math.ceil(dueAt - this.clock.now())));
+  }
+
+  /** The node a drive was heading for is reached (or the turn is done). */
+  private motionEvent(): void {
+    this.cancelTimer = undefined;
+    const a = this.activity;
+    if (a.kind === 'turn') return this.finishMove();
+    if (a.kind !== 'drive') return;
+    this.updateBattery();
+    this.reachDue(true);
+    if (a.marks.length === 0) return this.finishMove();
+    this.scheduleMotion();
+  }
+
+  /**
+   * Marks every node of the drive that is due by now as reached, with its actions queued; with
+   * `force` at least the next one (a timer fired for it: the clock may round a hair early).
+   * Each node reached on the way is published; the last node of the move is published by
+   * finishMove, with driving=false.
+   */
+  private reachDue(force: boolean): void {
+    const a = this.activity;
+    if (a.kind !== 'drive') return;
+    const now = this.clock.now();
+    let first = force;
+    for (let m = a.marks[0]; m !== undefined && (first || m.dueAt <= now); m = a.marks[0]) {
+      first = false;
+      a.marks.shift();
+      a.passed = m.at;
+      this.reached(m.node, a.marks.map((x) => x.node.nodeId));
+      this.queueActions(m.node);
+      if (a.marks.length > 0) {
+        this.updatePose();
+        this.publish();
+      }
+    }
+  }
+
+  /** Sets the pose (and speed) of a turn or drive to where the profile has it now. */
+  private updatePose(): void {
     const a = this.activity;
     const now = this.clock.now();
     if (a.kind === 'turn') {
       const f = a.duration === 0 ? 1 : Math.min(1, (now - a.startedAt) / a.duration);
       const omega = f < 1 ? (Math.sign(angleDelta(a.from, a.to)) * 2 * Math.PI * this.faults.speedFactor) / this.physics.turnSecondsPerRevolution : 0;
       this.setPose({ ...this.here(), theta: normalize(a.from + angleDelta(a.from, a.to) * f) }, { vx: 0, vy: 0, omega });
-      return f >= 1;
+      return;
     }
-    if (a.kind !== 'drive') return false;
-    const t = (now - a.startedAt) / 1000;
-    const { position, velocity } = trapezoidAt(a.length, a.limits, t);
+    if (a.kind !== 'drive') return;
+    const { position, velocity } = trapezoidAt(a.length, a.limits, (now - a.startedAt) / 1000, a.v0);
     const p = pointAlong(a.points, position);
-    while (a.marks.length > 0 && (a.marks[0]?.at ?? Infinity) <= position + 1e-6) {
-      const mark = a.marks.shift() as { node: VdaNode; at: number };
-      this.reached(mark.node, a.marks.map((m) => m.node.nodeId));
-      this.queueActions(mark.node);
-      // The last node of the move is published by finishMove, with driving=false.
-      if (a.marks.length > 0) this.publish();
-    }
-    const sinceNode = Math.max(0, position - distanceUpTo(a.points, a.points.length - 1 - a.marks.length));
-    this.setPose({ x: p.x, y: p.y, theta: a.direction }, { vx: velocity, vy: 0, omega: 0 }, sinceNode);
-    return t * 1000 >= a.duration;
+    this.setPose({ x: p.x, y: p.y, theta: a.direction }, { vx: velocity, vy: 0, omega: 0 }, Math.max(0, position - a.passed));
   }
 
+  /**
+   * Publishes a visualization now if the last is a period old, and schedules the next one if the
+   * move lasts that long (so a short move schedules nothing).
+   */
+  private visualizeIfDue(): void {
+    const a = this.activity;
+    if (this.vizIntervalMs === Infinity || (a.kind !== 'turn' && a.kind !== 'drive')) return;
+    const now = this.clock.now();
+    if (now - this.lastVizAt >= this.vizIntervalMs) {
+      this.lastVizAt = now;
+      this.fireAndForget(this.vehicle.publishVisualization());
+    }
+    const nextAt = this.lastVizAt + this.vizIntervalMs;
+    if (nextAt >= a.startedAt + a.duration) return;
+    this.cancelVisualization?.();
+    this.cancelVisualization = this.clock.setTimer(() => {
+      this.cancelVisualization = undefined;
+      this.updatePose();
+      this.visualizeIfDue();
+    }, nextAt - now);
+  }
+
+  /** The move is complete: stand exactly at its end, report it and go on. */
   private finishMove(): void {
+    const a = this.activity;
+    this.cancelVisualization?.();
+    this.cancelVisualization = undefined;
     this.updateBattery();
+    if (a.kind === 'turn') this.setPose({ ...this.here(), theta: normalize(a.to) }, { vx: 0, vy: 0, omega: 0 });
+    else if (a.kind === 'drive') {
+      const end = a.points[a.points.length - 1] ?? this.here();
+      this.setPose({ x: end.x, y: end.y, theta: a.direction }, { vx: 0, vy: 0, omega: 0 }, 0);
+    }
     this.activity = { kind: 'idle' };
     this.vehicle.setDriving(false);
     this.publish();
-    this.fireAndForget(this.vehicle.publishVisualization());
     this.next();
   }
 
@@ -396,7 +559,7 @@ export class SimulatedAmr implements Faultable, HasUtilization {
     this.cancelWait?.();
     this.cancelWait = this.occupancy.whenLeft(nodeId, () => {
       this.cancelWait = undefined;
-      this.clock.setTimer(() => this.next(), 0);
+      this.clock.setTimer(() => this.asOneEvent(() => this.next()), 0);
     });
     if (this.vehicle.state.driving) {
       this.vehicle.setDriving(false);
@@ -441,7 +604,7 @@ export class SimulatedAmr implements Faultable, HasUtilization {
     this.vehicle.setActionStatus(action.actionId, 'RUNNING');
     this.publish();
     this.setActivity({ kind: 'action', action, endsAt: this.clock.now() + ms });
-    this.cancelTimer = this.clock.setTimer(() => this.finishAction(action), ms);
+    this.cancelTimer = this.clock.setTimer(() => this.asOneEvent(() => this.finishAction(action)), ms);
   }
 
   private finishAction(action: VdaAction): void {
@@ -549,8 +712,11 @@ export class SimulatedAmr implements Faultable, HasUtilization {
     this.cancelTimer?.();
     this.cancelTimer = undefined;
     if (this.activity.kind === 'turn' || this.activity.kind === 'drive') {
-      this.integrate();
+      this.cancelVisualization?.();
+      this.cancelVisualization = undefined;
       this.updateBattery();
+      this.reachDue(false);
+      this.updatePose();
       // Stopped between two nodes it overlaps both; the rest of the move it no longer enters.
       const a = this.activity;
       const next = a.kind === 'drive' ? a.marks[0] : undefined;
@@ -600,10 +766,16 @@ export class SimulatedAmr implements Faultable, HasUtilization {
     this.vehicle.setBattery(Math.round(this.battery * 100) / 100, this.charging);
   }
 
+  /**
+   * A state every `stateIntervalMs` whatever else was sent, with the pose of a move brought up
+   * to date. (Sending it only into silences saved few messages, and the core's traffic control
+   * turned out to move robots on later without the regular beat: kept unconditional.)
+   */
   private heartbeat(): void {
     if (this.stopped) return;
     this.cancelHeartbeat = this.clock.setTimer(() => {
       this.updateBattery();
+      this.updatePose();
       this.publish();
       this.heartbeat();
     }, this.stateIntervalMs);
@@ -696,9 +868,33 @@ export class SimulatedAmr implements Faultable, HasUtilization {
     return this.pose.theta;
   }
 
+  /**
+   * Sends the state, or within an event notes that it is due: everything one event changes (a
+   * move ends at a node and the next move or action starts there, in the same instant) goes out
+   * as one state message carrying all those changes, rather than one message per step.
+   */
   private publish(): void {
     this.mark();
-    if (!this.stopped) this.fireAndForget(this.vehicle.publishState());
+    if (this.stopped) return;
+    if (this.eventDepth > 0) {
+      this.statePending = true;
+      return;
+    }
+    this.fireAndForget(this.vehicle.publishState());
+  }
+
+  /** Runs one event's handling; the state it published (if any) is sent once, when it is done. */
+  private asOneEvent(handle: () => void): void {
+    this.eventDepth++;
+    try {
+      handle();
+    } finally {
+      this.eventDepth--;
+      if (this.eventDepth === 0 && this.statePending) {
+        this.statePending = false;
+        this.publish();
+      }
+    }
   }
 
   private fireAndForget(p: Promise<unknown>): void {
@@ -709,12 +905,6 @@ export class SimulatedAmr implements Faultable, HasUtilization {
 
 function normalize(theta: number): number {
   return angleDelta(0, theta);
-}
-
-function distanceUpTo(points: readonly Point[], index: number): number {
-  let sum = 0;
-  for (let i = 1; i <= index && i < points.length; i++) sum += distance(points[i - 1] as Point, points[i] as Point);
-  return sum;
 }
 
 /** The units a pick action takes (its `quantity`), 1 when it names none. */

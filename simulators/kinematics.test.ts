@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { angleDelta, beltDistance, craneMoveTime, DEFAULT_CRANE, PORT_POINT, retrieveTime, storeTime, trapezoidAt, trapezoidTime, turnTime } from './kinematics.js';
+import { angleDelta, beltDistance, craneMoveTime, DEFAULT_CRANE, PORT_POINT, retrieveTime, storeTime, trapezoidAt, trapezoidTime, trapezoidTimeTo, turnTime } from './kinematics.js';
 
 const amr = { maxSpeed: 1.5, accel: 0.5 };
 
@@ -25,6 +25,39 @@ describe('trapezoid profile', () => {
         expect(trapezoidAt(d, amr, total).position).toBeCloseTo(d, 9);
       }),
     );
+  });
+
+  it('trapezoidTimeTo inverts trapezoidAt on every phase of the move', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0.01, max: 100, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), (d, f) => {
+        const t = trapezoidTimeTo(d, amr, d * f);
+        expect(t).toBeGreaterThanOrEqual(0);
+        expect(t).toBeLessThanOrEqual(trapezoidTime(d, amr) + 1e-12);
+        expect(trapezoidAt(d, amr, t).position).toBeCloseTo(d * f, 6);
+      }),
+    );
+    // 10 m: 3 s ramp to 1.5 m/s covers 2.25 m; the 5 m mark is cruised through at 3 + 2.75 / 1.5 s.
+    expect(trapezoidTimeTo(10, amr, 5)).toBeCloseTo(3 + 2.75 / 1.5, 9);
+    expect(trapezoidTimeTo(10, amr, 10)).toBe(trapezoidTime(10, amr));
+    expect(trapezoidTimeTo(10, amr, -1)).toBe(0);
+  });
+
+  it('starts a move at speed: continues from v0 without a stop, and brakes harder when it must', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0.01, max: 100, noNaN: true }), fc.double({ min: 0, max: 1.5, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), (d, v0, f) => {
+        expect(trapezoidAt(d, amr, 0, v0).velocity).toBeCloseTo(v0, 9);
+        const t = trapezoidTimeTo(d, amr, d * f, v0);
+        expect(trapezoidAt(d, amr, t, v0).position).toBeCloseTo(d * f, 6);
+        const total = trapezoidTime(d, amr, v0);
+        expect(trapezoidAt(d, amr, total, v0)).toEqual({ position: d, velocity: 0 });
+        expect(trapezoidAt(d, amr, t + 0.01, v0).position).toBeGreaterThanOrEqual(trapezoidAt(d, amr, t, v0).position - 1e-9);
+      }),
+    );
+    // At cruise speed, 10 m more take 10 / 1.5 s of cruising plus the 3 s ramp down (4.5 s for its 2.25 m).
+    expect(trapezoidTime(10, amr, 1.5)).toBeCloseTo((10 - 2.25) / 1.5 + 3, 9);
+    expect(trapezoidTime(10, amr, 0)).toBe(trapezoidTime(10, amr));
+    // 1.5 m/s needs 2.25 m to stop at 0.5 m/s^2; given 1 m it brakes at 1.125 m/s^2.
+    expect(trapezoidTime(1, amr, 1.5)).toBeCloseTo(1.5 / 1.125, 9);
   });
 });
 

@@ -12,34 +12,75 @@ export interface AxisLimits {
 }
 
 /**
- * Time to cover `distance` from standstill to standstill with a trapezoidal velocity profile:
- * accelerate, cruise at maxSpeed, decelerate. Short moves never reach maxSpeed and become a
- * triangle profile.
+ * The phases of a move over `distance` that starts at speed `v0` and ends standing: accelerate
+ * to `peak` (at most maxSpeed), cruise, decelerate. A move from standstill is the classic
+ * trapezoid, or a triangle when it is too short to reach maxSpeed. One that starts too fast to
+ * stop within the distance at `accel` brakes harder, just enough.
  */
-export function trapezoidTime(distance: number, limits: AxisLimits): number {
-  const d = Math.abs(distance);
-  if (d === 0) return 0;
-  const { maxSpeed: v, accel: a } = limits;
-  const rampDistance = (v * v) / a; // both ramps together
-  if (d >= rampDistance) return d / v + v / a;
-  return 2 * Math.sqrt(d / a);
+interface Phases {
+  d: number;
+  v0: number;
+  accel: number;
+  peak: number;
+  /** Deceleration of the last phase (accel unless it must brake harder). */
+  brake: number;
+  upTime: number;
+  upDistance: number;
+  cruiseTime: number;
+  cruiseDistance: number;
+  total: number;
 }
 
-/** Distance covered and speed at time `t` into a trapezoidal move over `distance`. */
-export function trapezoidAt(distance: number, limits: AxisLimits, t: number): { position: number; velocity: number } {
+function phases(distance: number, limits: AxisLimits, v0: number): Phases {
   const d = Math.abs(distance);
-  const total = trapezoidTime(d, limits);
-  if (t <= 0 || d === 0) return { position: 0, velocity: 0 };
-  if (t >= total) return { position: d, velocity: 0 };
   const a = limits.accel;
-  const peak = Math.min(limits.maxSpeed, Math.sqrt(d * a));
-  const rampTime = peak / a;
-  if (t <= rampTime) return { position: 0.5 * a * t * t, velocity: a * t };
-  const rampDistance = 0.5 * peak * rampTime;
-  const cruiseTime = total - 2 * rampTime;
-  if (t <= rampTime + cruiseTime) return { position: rampDistance + peak * (t - rampTime), velocity: peak };
-  const left = total - t;
-  return { position: d - 0.5 * a * left * left, velocity: a * left };
+  const start = Math.max(0, Math.min(v0, limits.maxSpeed));
+  if (d === 0) return { d, v0: 0, accel: a, peak: 0, brake: a, upTime: 0, upDistance: 0, cruiseTime: 0, cruiseDistance: 0, total: 0 };
+  if ((start * start) / (2 * a) >= d) {
+    const brake = (start * start) / (2 * d);
+    return { d, v0: start, accel: a, peak: start, brake, upTime: 0, upDistance: 0, cruiseTime: 0, cruiseDistance: 0, total: start / brake };
+  }
+  const peak = Math.min(limits.maxSpeed, Math.sqrt(a * d + (start * start) / 2));
+  const upTime = (peak - start) / a;
+  const upDistance = (peak * peak - start * start) / (2 * a);
+  const cruiseDistance = Math.max(0, d - upDistance - (peak * peak) / (2 * a));
+  const cruiseTime = cruiseDistance / peak;
+  return { d, v0: start, accel: a, peak, brake: a, upTime, upDistance, cruiseTime, cruiseDistance, total: upTime + cruiseTime + peak / a };
+}
+
+/**
+ * Time to cover `distance` with a trapezoidal velocity profile: accelerate, cruise at maxSpeed,
+ * decelerate to a standstill. Short moves never reach maxSpeed and become a triangle profile.
+ * `v0` is the speed at the start (0: from standstill).
+ */
+export function trapezoidTime(distance: number, limits: AxisLimits, v0 = 0): number {
+  return phases(distance, limits, v0).total;
+}
+
+/** Distance covered and speed at time `t` into a trapezoidal move over `distance` (starting at `v0`). */
+export function trapezoidAt(distance: number, limits: AxisLimits, t: number, v0 = 0): { position: number; velocity: number } {
+  const ph = phases(distance, limits, v0);
+  if (t <= 0 || ph.d === 0) return { position: 0, velocity: ph.v0 };
+  if (t >= ph.total) return { position: ph.d, velocity: 0 };
+  if (t <= ph.upTime) return { position: ph.v0 * t + 0.5 * ph.accel * t * t, velocity: ph.v0 + ph.accel * t };
+  if (t <= ph.upTime + ph.cruiseTime) return { position: ph.upDistance + ph.peak * (t - ph.upTime), velocity: ph.peak };
+  const left = ph.total - t;
+  return { position: ph.d - 0.5 * ph.brake * left * left, velocity: ph.brake * left };
+}
+
+/**
+ * The inverse of `trapezoidAt`: seconds into a trapezoidal move over `distance` (starting at
+ * `v0`) at which the position `along` is reached, clamped to the move. A simulated robot
+ * schedules its arrival at each node of a move from this instead of integrating its motion in
+ * small ticks.
+ */
+export function trapezoidTimeTo(distance: number, limits: AxisLimits, along: number, v0 = 0): number {
+  const ph = phases(distance, limits, v0);
+  if (along <= 0 || ph.d === 0) return 0;
+  if (along >= ph.d) return ph.total;
+  if (along <= ph.upDistance) return ph.upTime === 0 ? 0 : (Math.sqrt(ph.v0 * ph.v0 + 2 * ph.accel * along) - ph.v0) / ph.accel;
+  if (along <= ph.upDistance + ph.cruiseDistance) return ph.upTime + (along - ph.upDistance) / ph.peak;
+  return ph.total - Math.sqrt((2 * (ph.d - along)) / ph.brake);
 }
 
 /** Smallest signed angle from `from` to `to`, in (-pi, pi]. */

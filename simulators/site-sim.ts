@@ -50,7 +50,7 @@ export interface SimulatedSiteOptions {
   /** Bins each AS/RS port holds per direction before a crane or the conveyor waits for room. */
   portCapacity?: number;
   /** AMR timing (motion tick, state and visualization periods): coarser for fast, large runs. */
-  amrTiming?: Pick<SimulatedAmrOptions, 'tickMs' | 'stateIntervalMs' | 'visualizationIntervalMs'>;
+  amrTiming?: Pick<SimulatedAmrOptions, 'stateIntervalMs' | 'visualizationIntervalMs'>;
 }
 
 export interface SimulatedDevices {

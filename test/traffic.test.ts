@@ -28,7 +28,7 @@ async function startSite(h: Harness, layout: SiteLayout, speed: number): Promise
     interfaceName: h.core.config.mqttInterface,
     clock: scaledClock(speed),
     // Coarser ticks and heartbeats than the defaults: 30 robots at this speed on two cores.
-    amrTiming: { tickMs: 200, stateIntervalMs: 20_000, visualizationIntervalMs: 5_000 },
+    amrTiming: { stateIntervalMs: 20_000, visualizationIntervalMs: 5_000 },
   });
 }
 

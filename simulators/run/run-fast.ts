@@ -36,7 +36,7 @@ export interface FastRunOptions {
   /** Called once core and site are up, just before simulated time starts to run (benchmarks time the run apart from start-up). */
   onReady?: () => void;
   /** AMR motion tick and reporting periods; FAST_AMR_TIMING by default. */
-  amrTiming?: { tickMs?: number; stateIntervalMs?: number; visualizationIntervalMs?: number };
+  amrTiming?: { stateIntervalMs?: number; visualizationIntervalMs?: number };
 }
 
 export interface FastProgress {
@@ -48,7 +48,7 @@ export interface FastProgress {
 }
 
 /** Coarse AMR timing: node progress is still event-driven, periodic chatter is rare (state stays inside the core's 15 s watchdog). */
-export const FAST_AMR_TIMING = { tickMs: 250, stateIntervalMs: 10_000, visualizationIntervalMs: 60_000 };
+export const FAST_AMR_TIMING = { stateIntervalMs: 10_000, visualizationIntervalMs: 60_000 };
 /** Nobody watches ETAs or device telemetry during a fast run: refresh them rarely. */
 const FAST_DISPLAY_TICKS = { etaMs: 60_000, telemetryMs: 10_000 };
 const SAMPLE_MS = 5_000;
@@ -69,7 +69,7 @@ export async function runFast(opts: FastRunOptions): Promise<RunKpis> {
   let site: SimulatedSite | undefined;
   try {
     const config = loadConfig({ argv: ['--data-dir', dataDir], env: {} });
-    core = await pump(clock, createCore(config, { clock: clock.core, transport: new MemoryTransport({ bus, clientId: `pickwire-core-${layout.site.id}` }), layout, logger, displayTicks: FAST_DISPLAY_TICKS }));
+    core = await pump(clock, createCore(config, { clock: clock.core, transport: new MemoryTransport({ bus, clientId: `pickwire-core-${layout.site.id}` }), layout, logger, displayTicks: FAST_DISPLAY_TICKS, deterministic: true }));
     const occupancy = new MeasuredOccupancy(() => clock.now());
     site = await pump(
       clock,
