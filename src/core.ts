@@ -82,6 +82,13 @@ export interface CoreOverrides {
    * (1 s). A fast simulation run has no one watching and stretches them; control is unaffected.
    */
   displayTicks?: { etaMs?: number; telemetryMs?: number };
+  /**
+   * A fast simulation run, whose results must depend on its seed alone, never on how busy the
+   * machine is: no wall-clock work budgets (a dispatch pass or ETA tick does all its work), and
+   * intake commits sync inline instead of on the thread pool, whose completion time would
+   * otherwise decide at which virtual instant an order is acknowledged.
+   */
+  deterministic?: boolean;
   /** Extra tokens beside the configured ones (the simulated order feed's channel token). */
   extraTokens?: { name: string; role: 'channel' | 'operator' | 'viewer' | 'admin'; token: string }[];
 }
@@ -189,7 +196,9 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   const exceptions = new ExceptionService(ctx);
   const lines = new LineService(ctx, sourcing, exceptions, kickDispatch);
   const releasePlanner = new ReleasePlanner(ctx, lines, { window: config.releaseWindow });
-  const traffic = new TrafficController(ctx, registry, { interfaceName: config.mqttInterface, lookahead: config.trafficLookaheadNodes }, { onCommandsQueued: () => publisher.kick() });
+  const traffic = new TrafficController(ctx, registry, { interfaceName: config.mqttInterface, lookahead: config.trafficLookaheadNodes }, {
+    onCommandsQueued: (committed) => (committed ? publisher.sendCommitted(committed) : publisher.kick()),
+  });
   registry.useReservations((id) => traffic.reservedNodes(id));
   // Vendors' vehicle profiles (layout `vehicleProfiles`): actions, parameters, speed, watchdog.
   const fleetProfiles = new FleetProfiles(layout, 15_000);
@@ -197,8 +206,8 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
     ctx,
     registry,
     lines,
-    { interfaceName: config.mqttInterface, jobExpirySeconds: 60, tripBatchSize: config.tripBatchSize, lowBatteryPercent: config.lowBatteryPercent },
-    () => publisher.kick(),
+    { interfaceName: config.mqttInterface, jobExpirySeconds: 60, tripBatchSize: config.tripBatchSize, lowBatteryPercent: config.lowBatteryPercent, passBudgetMs: overrides.deterministic ? Infinity : undefined },
+    (committed) => publisher.sendCommitted(committed),
     releasePlanner,
     traffic,
     fleetProfiles,
@@ -214,7 +223,7 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   // A vehicle's refusal is understood (who is excluded from what) before task progress fails the trip.
   progress.watchVdaStates((deviceId, _serialNumber, s) => dispatcher.observeVehicleState(deviceId, s));
   const watchdog = new ExecutionWatchdog(ctx, registry, progress, exceptions, { interfaceName: config.mqttInterface, taskTimeoutMs: config.taskTimeoutSeconds * 1000, traffic, profiles: fleetProfiles }, () => publisher.kick());
-  const intake = new OrderIntake(ctx, lines, sourcing, { maxLineQuantity: config.maxLineQuantity, risk: { ...DEFAULT_RISK_CONFIG, threshold: config.riskHoldThreshold } });
+  const intake = new OrderIntake(ctx, lines, sourcing, { maxLineQuantity: config.maxLineQuantity, risk: { ...DEFAULT_RISK_CONFIG, threshold: config.riskHoldThreshold }, syncLater: overrides.deterministic ? undefined : store });
   const cancellation = new CancellationService(ctx, registry, lines, { interfaceName: config.mqttInterface }, {
     onCommandsQueued: () => publisher.kick(),
     onTasksFreed: kickDispatch,
@@ -236,7 +245,7 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   const inventory = new InventoryService(ctx, lines, sourcing);
   const holds = new HoldsService(ctx, lines, cancellation);
   const kpis = new KpiService({ store, queries: store.kpi, registry, notifier, clock });
-  const etas = new EtaService(ctx, registry, sourcing.sites, { releaseWindow: config.releaseWindow, packTiming });
+  const etas = new EtaService(ctx, registry, sourcing.sites, { releaseWindow: config.releaseWindow, packTiming, tickBudgetMs: overrides.deterministic ? Infinity : undefined });
 
   const stateRequested = new Map<string, number>();
   const requestState = (view: DeviceView): void => {
@@ -260,7 +269,8 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
       onVehicleNeedsState: requestState,
       onVdaState: (view, s) => traffic.onVdaState(view, s),
       onDeviceChanged: (view) => {
-        if (view.task === undefined) kickDispatch();
+        // Only a change a pass would act on (see Dispatcher.mattersToDispatch), not every idle state.
+        if (dispatcher.mattersToDispatch(view)) kickDispatch();
         telemetry.recordDevice(view, registry.status(view, clock.now()));
         notifier.publish({ type: 'device.updated', at: clock.now(), data: deviceResource(registry, view, clock.now()) });
       },

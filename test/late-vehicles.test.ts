@@ -69,7 +69,11 @@ describe('vehicles started before and after the core', () => {
       return true;
     }, 150_000, 500);
 
-    const trips = orders.flatMap((o) => harness.core.store.tasksOfLine(o.lines[0]!.id)).filter((t) => t.kind === 'amr.pickTrip' && t.state === 'FINISHED');
+    // A line is PICKED when the pick action ends; its trip finishes at the drop, a little later.
+    const trips = await waitFor('every trip dropped at the pack station', () => {
+      const finished = orders.flatMap((o) => harness.core.store.tasksOfLine(o.lines[0]!.id)).filter((t) => t.kind === 'amr.pickTrip' && t.state === 'FINISHED');
+      return finished.length >= orders.length ? finished : undefined;
+    }, 60_000, 200);
     const worked = new Set(trips.map((t) => t.deviceId));
     for (const a of demo.devices.amrs) expect(worked.has(a.serialNumber), `${a.serialNumber} got a trip`).toBe(true);
 

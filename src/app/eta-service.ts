@@ -42,6 +42,8 @@ export interface EtaServiceOptions {
   releaseWindow: number;
   /** How long packing takes (config `packBaseSeconds`, `packSecondsPerUnit`). */
   packTiming: PackTiming;
+  /** Wall-clock budget per tick (default TICK_BUDGET_MS); Infinity: every order each tick (fast simulation). */
+  tickBudgetMs?: number;
   /** Smallest move of an ETA worth publishing, ms. */
   publishThresholdMs?: number;
 }
@@ -178,7 +180,7 @@ export class EtaService {
     for (let k = 0; k < orders.length; k++) {
       this.refreshSafely(orders[(first + k) % orders.length] as string, now);
       this.tickCursor = first + k + 1;
-      if (performance.now() - started > TICK_BUDGET_MS) break;
+      if (performance.now() - started > (this.opts.tickBudgetMs ?? TICK_BUDGET_MS)) break;
     }
   }
 
