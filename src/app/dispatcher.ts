@@ -183,21 +183,20 @@ export class Dispatcher {
       was.supportedActions !== v.supportedActions;
     if (was === undefined) {
       this.facts.set(v.id, { reachable, lastSeenAt: v.lastSeenAt, connection: v.connection, task: v.task, orderActive: v.orderActive, paused: v.paused, outOfService: v.outOfService, lastNodeId: v.lastNodeId, lowBattery, charging: v.charging, supportedActions: v.supportedActions });
-    } else {
-      was.reachable = reachable;
-      was.lastSeenAt = v.lastSeenAt;
-      if (changed) {
-        was.connection = v.connection;
-        was.task = v.task;
-        was.orderActive = v.orderActive;
-        was.paused = v.paused;
-        was.outOfService = v.outOfService;
-        was.lastNodeId = v.lastNodeId;
-        was.lowBattery = lowBattery;
-        was.charging = v.charging;
-        was.supportedActions = v.supportedActions;
-      }
+      return v.task === undefined;
     }
+    // Updated in place (every vehicle reports about once a second): no object per report.
+    was.reachable = reachable;
+    was.lastSeenAt = v.lastSeenAt;
+    was.connection = v.connection;
+    was.task = v.task;
+    was.orderActive = v.orderActive;
+    was.paused = v.paused;
+    was.outOfService = v.outOfService;
+    was.lastNodeId = v.lastNodeId;
+    was.lowBattery = lowBattery;
+    was.charging = v.charging;
+    was.supportedActions = v.supportedActions;
     return changed && v.task === undefined;
   }
 
