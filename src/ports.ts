@@ -69,6 +69,13 @@ export interface TelemetrySink {
 export interface Store {
   /** Runs `fn` in one immediate transaction; nested calls become savepoints. */
   tx<T>(fn: () => T): T;
+  /**
+   * Like `tx`, atomic, but its commit does not wait for the disk: for records whose loss in a
+   * power cut is harmless because they are repeated or rebuilt (e.g. that a command was handed
+   * to the broker: unrecorded, it is sent again and devices ignore repeats). The next `tx`
+   * makes it durable along with its own commit. Opens the outermost transaction only.
+   */
+  txUnsynced<T>(fn: () => T): T;
   nextId(sequence: string): number;
 
   appendEvent(e: Omit<JournalEntry, 'seq' | 'at'> & { at?: number }): void;

@@ -39,6 +39,7 @@ interface Rig {
   dispatcher: Dispatcher;
   progress: TaskProgressService;
   intake: OrderIntake;
+  release: ReleasePlanner;
   /** What each pass handed to the publisher. */
   committed: OutboxMessage[][];
 }
@@ -126,6 +127,41 @@ describe('Dispatcher', () => {
   });
 });
 
+describe('release per pass', () => {
+  const dirs: string[] = [];
+  const stores: SqliteStore[] = [];
+  afterEach(() => {
+    for (const s of stores.splice(0)) s.close();
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it("releases an order's lines together even past the limit, so that they can share a trip", async () => {
+    const r = rigFor(dirs, stores);
+    const three = await submitOrder(r, 3, 'c-1');
+    const one = await submitOrder(r, 1, 'c-2');
+    expect(r.release.runOnce(1)).toBe(3);
+    expect(r.store.linesOf(three).map((l) => l.state)).toEqual(['RELEASED', 'RELEASED', 'RELEASED']);
+    expect(r.store.linesOf(one).map((l) => l.state)).toEqual(['SOURCED']);
+    expect(r.release.runOnce(1)).toBe(1);
+    expect(r.release.runOnce(1)).toBe(0);
+  });
+
+  it('releases one line per pass while lines trickle in, doubling up to four while a backlog lasts', async () => {
+    const r = rigFor(dirs, stores);
+    const limits = vi.spyOn(r.release, 'runOnce');
+    for (let i = 0; i < 10; i++) await submitOrder(r, 1, `c-${i}`);
+    r.dispatcher.runOnce();
+    // Passes 1, 2, 4 and 4 lines; the last found only 3 waiting, so the backlog is over.
+    expect(limits.mock.calls.map(([limit]) => limit)).toEqual([1, 2, 4, 4]);
+    expect(limits.mock.results.map((res) => res.value)).toEqual([1, 2, 4, 3]);
+    limits.mockClear();
+    await submitOrder(r, 1, 'c-late');
+    r.dispatcher.runOnce();
+    expect(limits.mock.calls.map(([limit]) => limit)).toEqual([1, 2]);
+    expect(limits.mock.results.map((res) => res.value)).toEqual([1, 0]);
+  });
+});
+
 describe('TaskProgressService.onVdaState', () => {
   const dirs: string[] = [];
   const stores: SqliteStore[] = [];
@@ -195,24 +231,30 @@ function rigFor(dirs: string[], stores: SqliteStore[]): Rig {
   const registry = new DeviceRegistry({ watchdogMs: WATCHDOG_MS, lowBatteryPercent: LOW_BATTERY });
   registry.declare(amr.serialNumber, 'amr', { manufacturer: amr.manufacturer, serialNumber: amr.serialNumber });
   const committed: OutboxMessage[][] = [];
-  const dispatcher = new Dispatcher(ctx, registry, lines, { interfaceName: 'uagv', jobExpirySeconds: 60, tripBatchSize: 1, lowBatteryPercent: LOW_BATTERY }, (c) => committed.push([...c]), new ReleasePlanner(ctx, lines, { window: 100 }));
+  const release = new ReleasePlanner(ctx, lines, { window: 100 });
+  const dispatcher = new Dispatcher(ctx, registry, lines, { interfaceName: 'uagv', jobExpirySeconds: 60, tripBatchSize: 1, lowBatteryPercent: LOW_BATTERY }, (c) => committed.push([...c]), release);
   const progress = new TaskProgressService(ctx, registry, lines, () => undefined, exceptions);
-  return { store, clock, registry, dispatcher, progress, intake: new OrderIntake(ctx, lines, sourcing, { maxLineQuantity: 100 }), committed };
+  return { store, clock, registry, dispatcher, progress, intake: new OrderIntake(ctx, lines, sourcing, { maxLineQuantity: 100 }), release, committed };
 }
 
 /** The vehicle reports `s` now; returns whether that asked for a dispatch pass. */
 const report = (r: Rig, s: VdaState): boolean => r.dispatcher.mattersToDispatch(r.registry.onVdaState(amr.serialNumber, s, r.clock.now()));
 
-/** A one-line order of an AMR-zone item, released and dispatched by one pass; its trip task. */
-async function dispatchOneTrip(r: Rig): Promise<TaskRecord> {
+/** An order of AMR-zone items, one unit of each of `lineCount` SKUs; its id. */
+async function submitOrder(r: Rig, lineCount = 1, customer = 'c-1'): Promise<string> {
   const zoneOf = new Map(layout.locations.map((l) => [l.id, l.zone]));
-  const sku = layout.stock.find((s) => zoneOf.get(s.location) === 'amr' && s.onHand > 10)!.sku;
+  const skus = layout.stock.filter((s) => zoneOf.get(s.location) === 'amr' && s.onHand > 10).map((s) => s.sku);
   const res = await r.intake.submit(
-    { channel: 'web', customer: { id: 'c-1' }, shipTo: { name: 'A', line1: '1 Dock Road', city: 'Dortmund', postalCode: '44135', country: 'DE' }, lines: [{ sku, quantity: 1 }] },
+    { channel: 'web', customer: { id: customer }, shipTo: { name: 'A', line1: '1 Dock Road', city: 'Dortmund', postalCode: '44135', country: 'DE' }, lines: [...new Set(skus)].slice(0, lineCount).map((sku) => ({ sku, quantity: 1 })) },
     undefined,
   );
   expect(res.statusCode).toBe(201);
-  const [line] = r.store.linesOf((res.body as { id: string }).id);
+  return (res.body as { id: string }).id;
+}
+
+/** A one-line order of an AMR-zone item, released and dispatched by one pass; its trip task. */
+async function dispatchOneTrip(r: Rig): Promise<TaskRecord> {
+  const [line] = r.store.linesOf(await submitOrder(r));
   expect(r.dispatcher.runOnce()).toBe(1);
   const tasks = r.store.tasksOfLine(line!.id).filter((t) => t.deviceClass === 'amr');
   expect(tasks).toHaveLength(1);

@@ -28,7 +28,7 @@ interface Flight {
 
 /** Messages handed to the transport and not yet recorded as sent, at most. */
 const MAX_IN_FLIGHT = 2000;
-/** Acceptances recorded together: one commit (an fsync) per this many ms, not one per PUBACK. */
+/** Acceptances recorded together: one commit per this many ms, not one per PUBACK. */
 const MARK_COALESCE_MS = 20;
 
 export class OutboxPublisher {
@@ -217,7 +217,8 @@ export class OutboxPublisher {
     const done = this.accepted.splice(0);
     const now = this.clock.now();
     try {
-      this.store.tx(() => {
+      // Not waited for on disk: a record lost in a power cut only means the command goes again.
+      this.store.txUnsynced(() => {
         for (const { m } of done) this.store.markSent(m.seq, now);
       });
     } catch (err) {

@@ -20,6 +20,21 @@ export interface ReleaseOptions {
 
 /** Hand-overs to other sites per pass: bounded so one pass never holds the event loop long. */
 const HANDOVER_BATCH = 500;
+/** Lines read past the limit to finish the last order begun (an order's lines share trips). */
+const ORDER_LINES_BEYOND_LIMIT = 64;
+
+/**
+ * The first `limit` lines, and the rest of the last order among them: lines of one order are
+ * released together so that they can share a trip (the dispatcher batches only lines waiting
+ * at once). `lines` come in release order, an order's lines next to each other.
+ */
+function wholeOrders<L extends { orderId: string }>(lines: readonly L[], limit: number): L[] {
+  if (lines.length <= limit) return [...lines];
+  const last = (lines[limit - 1] as L).orderId;
+  let end = limit;
+  while (end < lines.length && (lines[end] as L).orderId === last) end++;
+  return lines.slice(0, end);
+}
 
 export class ReleasePlanner {
   /** Other sites of the network; without any, there is nothing to hand over and no query for it. */
@@ -36,16 +51,17 @@ export class ReleasePlanner {
   }
 
   /**
-   * Releases what fits in the window, at most `limit` lines of this site, and hands over other
-   * sites' lines; returns how many moved. The dispatcher passes a small limit: a line's dispatch
+   * Releases what fits in the window, at most `limit` lines of this site (more only to finish
+   * the last order begun, within the window), and hands over other sites' lines; returns how
+   * many moved. The dispatcher passes a small limit: a line's dispatch
    * latency runs from its release to its first command, so a pass that releases a few lines and
    * commands them at once beats one that releases a backlog and commands it all at its end.
    * The ids of this site's lines released are added to `releasedHere` when given.
    */
   runOnce(limit = Number.POSITIVE_INFINITY, releasedHere?: Set<string>): number {
     const { store, siteId } = this.ctx;
-    const room = Math.min(limit, this.opts.window - store.countActiveLines(siteId));
-    const here = room > 0 ? store.releasableLines({ site: siteId, limit: room }) : [];
+    const window = this.opts.window - store.countActiveLines(siteId);
+    const here = window > 0 && limit > 0 ? wholeOrders(store.releasableLines({ site: siteId, limit: Math.min(window, limit + ORDER_LINES_BEYOND_LIMIT) }), limit) : [];
     const elsewhere = this.otherSites.flatMap((site) => store.releasableLines({ site, limit: HANDOVER_BATCH }));
     if (here.length === 0 && elsewhere.length === 0) return 0;
     let released = 0;

@@ -1,20 +1,26 @@
-import { createServer, type Server } from 'node:net';
-import type { AddressInfo } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
-import { Aedes, type AedesOptions, type Client } from 'aedes';
+/**
+ * The embedded MQTT broker of `npm start`: core, simulators and real devices connect to it as to
+ * any broker. It runs aedes (./aedes-server.ts) on a worker thread of its own: every device
+ * message is parsed and routed by the broker before the core's client parses it again, and on
+ * the core's thread that work and its garbage competed with dispatch passes (issue 4's latency)
+ * and with the core's own message handling. In its own thread it uses the second core and its
+ * own heap. Logins and ACLs are enforced there; refusals come back to be counted and logged here.
+ */
+import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { MqttAcl, MqttIdentity } from '../../domain/mqtt-acl.js';
+import type { MqttAcl } from '../../domain/mqtt-acl.js';
 import type { RateLimitedLog } from '../../logger.js';
+import type { MqttRefusal } from './aedes-server.js';
+import type { BrokerWorkerData, FromBrokerWorker, ToBrokerWorker } from './broker-worker-messages.js';
 import type { MqttCredentials } from './mqtt-credentials.js';
+
+export type { MqttRefusal } from './aedes-server.js';
 
 export interface EmbeddedBroker {
   readonly port: number;
   readonly url: string;
   close(): Promise<void>;
 }
-
-/** Why the broker turned a client away; the `reason` label of `pickwire_mqtt_refused_total`. */
-export type MqttRefusal = 'bad-credentials' | 'publish-denied' | 'subscribe-denied';
 
 export interface BrokerSecurity {
   credentials: MqttCredentials;
@@ -40,84 +46,76 @@ export interface EmbeddedBrokerOptions {
   tls?: { cert: Buffer; key: Buffer };
 }
 
-const CONNACK_BAD_CREDENTIALS = 4;
+/** How long a closing broker may take to let its clients go before its thread is stopped. */
+const CLOSE_TIMEOUT_MS = 5000;
 
-/**
- * The embedded aedes broker of `npm start`: core, simulators and real devices connect to it as
- * to any broker. TCP_NODELAY on every accepted socket keeps a QoS 1 round trip at ~0.2 ms.
- *
- * With `security`, every client proves a username and password and each publish and subscribe
- * passes the ACL of src/domain/mqtt-acl.ts. A refused publish closes the client's connection
- * (MQTT 3.1.1 has no negative PUBACK, and aedes cannot drop silently), so the message never
- * reaches a subscriber; a refused subscription is answered with the 0x80 failure code.
- */
 export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
-  const broker = await Aedes.createBroker(opts.security ? securityHooks(opts.security) : {});
-  const server: Server = opts.tls
-    ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, noDelay: true }, broker.handle)
-    : createServer({ noDelay: true }, broker.handle);
-  broker.on('clientError', (client, err) => opts.logger.debug({ clientId: client.id, err: err.message }, 'mqtt client error'));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
+  const data: BrokerWorkerData = {
+    host: opts.host,
+    port: opts.port,
+    ...(opts.tls ? { tls: opts.tls } : {}),
+    ...(opts.security
+      ? { security: { credentials: opts.security.credentials.toData(), vdaInterface: opts.security.acl.vdaInterface, anonymousObservers: opts.security.anonymousObservers === true } }
+      : {}),
+    reportClientErrors: opts.logger.isLevelEnabled('debug'),
+  };
+  const worker = new Worker(new URL('./broker-worker-entry.js', import.meta.url), { workerData: data });
+  let closing = false;
+  let onClosed: (() => void) | undefined;
+  const listening = new Promise<number>((resolve, reject) => {
+    worker.on('message', (m: FromBrokerWorker) => {
+      switch (m.kind) {
+        case 'listening':
+          resolve(m.port);
+          break;
+        case 'failed':
+          reject(Object.assign(new Error(`embedded MQTT broker could not listen on ${opts.host}:${opts.port}: ${m.message}`), m.code !== undefined ? { code: m.code } : {}));
+          break;
+        case 'refused':
+          opts.security?.onRefused(m.reason);
+          opts.security?.log(m.key, m.msg, m.fields);
+          break;
+        case 'clientError':
+          opts.logger.debug({ clientId: m.clientId, err: m.message }, 'mqtt client error');
+          break;
+        case 'closed':
+          if (m.error !== undefined) opts.logger.warn({ err: m.error }, 'embedded MQTT broker closed with an error');
+          onClosed?.();
+          break;
+      }
+    });
+    worker.once('error', (err) => {
+      reject(err);
+      if (!closing) opts.logger.error({ err }, 'embedded MQTT broker thread failed; devices and the core are disconnected');
+    });
+    worker.once('exit', (code) => {
+      reject(new Error(`embedded MQTT broker thread exited (code ${code}) before it listened`));
+      if (!closing) opts.logger.error({ code }, 'embedded MQTT broker thread exited; devices and the core are disconnected');
+      onClosed?.();
     });
   });
-  const port = (server.address() as AddressInfo).port;
+  let port: number;
+  try {
+    port = await listening;
+  } catch (err) {
+    closing = true;
+    await worker.terminate();
+    throw err;
+  }
   const connectHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
-  opts.logger.info({ port, host: opts.host, tls: opts.tls !== undefined, auth: opts.security !== undefined }, 'embedded MQTT broker listening');
+  opts.logger.info({ port, host: opts.host, tls: opts.tls !== undefined, auth: opts.security !== undefined }, 'embedded MQTT broker listening (own thread)');
   return {
     port,
     url: `${opts.tls ? 'mqtts' : 'mqtt'}://${connectHost}:${port}`,
     async close() {
-      await new Promise<void>((resolve) => broker.close(() => resolve()));
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-function securityHooks(sec: BrokerSecurity): Partial<AedesOptions> {
-  // Who each connection proved to be; a WeakMap so a closed client leaves nothing behind.
-  const identities = new WeakMap<Client, MqttIdentity>();
-  return {
-    authenticate(client, username, password, done) {
-      if (sec.anonymousObservers && username === undefined && password === undefined) {
-        identities.set(client, { username: '(anonymous)', role: 'observer' });
-        done(null, true);
-        return;
-      }
-      sec.credentials.verify(username, password).then(
-        (identity) => {
-          if (identity) {
-            identities.set(client, identity);
-            done(null, true);
-            return;
-          }
-          sec.onRefused('bad-credentials');
-          sec.log(`auth:${username ?? '(none)'}`, 'MQTT login refused: unknown username or wrong password', { clientId: client.id, username: username ?? null });
-          done(Object.assign(new Error('bad username or password'), { returnCode: CONNACK_BAD_CREDENTIALS }), false);
-        },
-        (err: unknown) => done(Object.assign(err instanceof Error ? err : new Error(String(err)), { returnCode: CONNACK_BAD_CREDENTIALS }), false),
-      );
-    },
-    authorizePublish(client, packet, done) {
-      // A null client is the broker itself (e.g. $SYS); clients always have an identity here.
-      if (client === null) return done(null);
-      const who = identities.get(client);
-      const decision = who ? sec.acl.mayPublish(who, packet.topic) : { allowed: false as const, reason: 'not authenticated' };
-      if (decision.allowed) return done(null);
-      sec.onRefused('publish-denied');
-      sec.log(`pub:${who?.username ?? client.id}`, 'MQTT publish refused by ACL; connection closed', { clientId: client.id, username: who?.username ?? null, topic: packet.topic, reason: decision.reason });
-      done(new Error(decision.reason));
-    },
-    authorizeSubscribe(client, sub, done) {
-      const who = identities.get(client);
-      const decision = who ? sec.acl.maySubscribe(who, sub.topic) : { allowed: false as const, reason: 'not authenticated' };
-      if (decision.allowed) return done(null, sub);
-      sec.onRefused('subscribe-denied');
-      sec.log(`sub:${who?.username ?? client.id}`, 'MQTT subscription refused by ACL', { clientId: client.id, username: who?.username ?? null, filter: sub.topic, reason: decision.reason });
-      done(null, null);
+      if (closing) return;
+      closing = true;
+      const closed = new Promise<void>((resolve) => (onClosed = resolve));
+      worker.postMessage({ kind: 'close' } satisfies ToBrokerWorker);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_TIMEOUT_MS)))]);
+      clearTimeout(timer);
+      await worker.terminate();
     },
   };
 }

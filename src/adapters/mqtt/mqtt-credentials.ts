@@ -60,11 +60,34 @@ export interface GeneratedCredential {
   role: MqttRole;
 }
 
+/**
+ * The logins as plain data, for the embedded broker's worker thread (structured clone turns
+ * each Buffer into a Uint8Array; `MqttCredentials.fromData` turns them back).
+ */
+export type CredentialsData = { identity: MqttIdentity; secret: { kind: 'scrypt'; value: { n: number; r: number; p: number; salt: Uint8Array; hash: Uint8Array } } | { kind: 'plain'; value: Uint8Array } }[];
+
+const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
 export class MqttCredentials {
   private readonly entries = new Map<string, Entry[]>();
 
   get size(): number {
     return this.entries.size;
+  }
+
+  toData(): CredentialsData {
+    return [...this.entries.values()].flat();
+  }
+
+  static fromData(data: CredentialsData): MqttCredentials {
+    const c = new MqttCredentials();
+    for (const { identity, secret } of data) {
+      c.add({
+        identity,
+        secret: secret.kind === 'plain' ? { kind: 'plain', value: asBuffer(secret.value) } : { kind: 'scrypt', value: { ...secret.value, salt: asBuffer(secret.value.salt), hash: asBuffer(secret.value.hash) } },
+      });
+    }
+    return c;
   }
 
   /** The identity the username and password prove, or undefined. Never throws. */

@@ -131,16 +131,21 @@ export class SqliteStore implements Store {
   txSyncLater<T>(fn: () => T): { result: T; durable: Promise<void> } {
     if (this.path === ':memory:') return { result: this.tx(fn), durable: Promise.resolve() };
     if (this.db.inTransaction) throw new Error('txSyncLater opens the outermost transaction, not a savepoint');
+    return { result: this.txUnsynced(fn), durable: this.syncWal() };
+  }
+
+  /** See Store.txUnsynced: a synchronous=NORMAL commit, WAL frames written and not fsynced. */
+  txUnsynced<T>(fn: () => T): T {
+    if (this.path === ':memory:') return this.tx(fn);
+    if (this.db.inTransaction) throw new Error('txUnsynced opens the outermost transaction, not a savepoint');
     // db.pragma() each time: SQLite applies this pragma when the statement is prepared, so a
     // statement prepared once would not switch anything when run again.
     this.db.pragma('synchronous = NORMAL');
-    let result: T;
     try {
-      result = this.tx(fn);
+      return this.tx(fn);
     } finally {
       this.db.pragma('synchronous = FULL');
     }
-    return { result, durable: this.syncWal() };
   }
 
   /** Resolves after an fsync of the WAL that started after this call; concurrent callers share one. */
