@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { dispatchLatencyOf } from '../src/app/dispatch-latency.js';
 import { createCore, createLogger, loadConfig, type Core } from '../src/index.js';
 import { fleetLayout } from './fleet-layout.js';
@@ -114,6 +115,14 @@ function whereLinesWait(core: Core): string {
   return `lines: ${byState}; ${holds} open holds; ${waiting} trips waiting; outbox: ${core.store.unsent(100_000).length} unsent, ${core.store.outboxPending()} unconfirmed`;
 }
 
+/** `kind` of a PerformanceEntry of type gc: 1 minor (scavenge), 2 major, 4 incremental, 8 weak callbacks. */
+function gcNote(pauses: readonly { kind: number; ms: number }[]): string {
+  const minor = pauses.filter((p) => p.kind === 1).map((p) => p.ms).sort((a, b) => a - b);
+  const other = pauses.filter((p) => p.kind !== 1).map((p) => p.ms).sort((a, b) => a - b);
+  const ms = (sorted: number[]): string => (sorted.length === 0 ? '' : ` (median ${pct(sorted, 50).toFixed(1)} ms, max ${(sorted.at(-1) as number).toFixed(1)} ms)`);
+  return `GC on the core's thread meanwhile: ${minor.length} scavenges${ms(minor)}, ${other.length} other pauses${ms(other)}`;
+}
+
 export async function benchDispatch(opts: DispatchBenchOptions = {}): Promise<BenchResult[]> {
   const vehicles = opts.vehicles ?? 500;
   const rate = opts.linesPerSecond ?? 200;
@@ -181,10 +190,18 @@ export async function benchDispatch(opts: DispatchBenchOptions = {}): Promise<Be
     const warm = await runLoadClient(baseUrl, { orders: warmupLines, linesPerOrder: 1, skus, ratePerSecond: 50, keyPrefix: 'dispatch-warm' });
     await waitUntil(() => core.registry.freeVehicles(Date.now()).length <= vehicles - warmupLines, 20_000);
     progress(`warm-up done (${warm.ordersPerSecond.toFixed(0)} orders/s); steady run`);
+    // Garbage-collection pauses of the core's thread during the measured run: the usual cause
+    // of the slowest samples (a pass that a pause lands in is that much longer).
+    const pauses: { kind: number; ms: number }[] = [];
+    const gc = new PerformanceObserver((list) => {
+      for (const e of list.getEntries() as (PerformanceEntry & { detail?: { kind?: number } })[]) pauses.push({ kind: e.detail?.kind ?? 0, ms: e.duration });
+    });
+    gc.observe({ entryTypes: ['gc'] });
     const stop = tracker.onSample((_line, ms) => samples.push(ms));
     const steady = await runLoadClient(baseUrl, { orders: lines, linesPerOrder: 1, skus, ratePerSecond: rate, keyPrefix: 'dispatch-steady' });
     await waitUntil(() => samples.length >= lines, 20_000);
     stop();
+    gc.disconnect();
     fleet.send('chatter 0');
     samples.sort((a, b) => a - b);
     const missing = lines - samples.length;
@@ -193,6 +210,7 @@ export async function benchDispatch(opts: DispatchBenchOptions = {}): Promise<Be
     const note = [
       `${samples.length}/${lines} lines measured; orders taken at ${steady.ordersPerSecond.toFixed(0)} lines/s of ${rate} offered (1-line orders over HTTP, open loop)`,
       `${vehicles} vehicles connected, reporting state at 1 Hz; ${steady.failures + warm.failures} failed orders; max ${samples.at(-1)?.toFixed(2) ?? '-'} ms`,
+      gcNote(pauses),
       ...(missing > 0 ? [`${missing} lines had no command 20 s after the last order and are not in the percentiles, which therefore understate (${where})`] : []),
     ].join('; ');
     return [
