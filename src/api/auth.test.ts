@@ -75,3 +75,38 @@ describe("routes that authenticate themselves (config: { auth: 'self' })", () =>
     expect(admin.statusCode).toBe(200);
   });
 });
+
+describe('bearer tokens proven once per header', () => {
+  it('authenticates repeated requests from the remembered header, and never remembers a wrong token', async () => {
+    let lookups = 0;
+    const table = parseTokens('root:admin:admin-token,shop:channel:channel-token');
+    const counted = { ...table, lookup: (t: string) => (lookups++, table.lookup(t)) };
+    const app = buildApp({
+      config: loadConfig({ argv: [], env: {}, cwd: mkdtempSync(join(tmpdir(), 'pw-auth-')) }),
+      logger: createLogger({ level: 'silent' }),
+      tokens: counted,
+      metrics: createMetrics({ processMetrics: false }),
+      readiness: () => ({ ready: true, reasons: [] }),
+      notifier: createLocalNotifier(),
+      snapshot: () => ({}),
+      routes: [routes],
+    });
+    apps.push(app);
+    for (let i = 0; i < 3; i++) {
+      const ok = await app.inject({ method: 'POST', url: '/api/v1/plain', headers: { authorization: 'Bearer admin-token' } });
+      expect(ok.statusCode).toBe(200);
+    }
+    expect(lookups).toBe(1);
+    // A channel token is remembered with its own role: still not allowed on an admin-only write.
+    for (let i = 0; i < 2; i++) {
+      const forbidden = await app.inject({ method: 'POST', url: '/api/v1/plain', headers: { authorization: 'Bearer channel-token' } });
+      expect(forbidden.statusCode).toBe(403);
+    }
+    expect(lookups).toBe(2);
+    for (let i = 0; i < 2; i++) {
+      const wrong = await app.inject({ method: 'POST', url: '/api/v1/plain', headers: { authorization: 'Bearer admin-tokeN' } });
+      expect(wrong.statusCode).toBe(401);
+    }
+    expect(lookups).toBe(4);
+  });
+});

@@ -7,6 +7,8 @@ import { orderMachine } from '../domain/order-machine.js';
 import { lineMachine } from '../domain/line-machine.js';
 import { applyEvent, startMachine } from '../domain/machine-runner.js';
 import { mergeLines } from '../domain/order-input.js';
+
+type MergedLine = ReturnType<typeof mergeLines>[number];
 import type { HoldRecord, LineRecord, OrderInput, OrderRecord, StockPosition } from '../domain/records.js';
 import { DEFAULT_RISK_CONFIG, assessRisk, orderValue, type RiskAssessment, type RiskConfig } from '../domain/risk.js';
 import { PickwireError, type ErrorDetail } from '../errors.js';
@@ -63,6 +65,8 @@ const HOUR_MS = 3600_000;
 
 interface Pending {
   input: OrderInput;
+  /** The order's lines with duplicate SKUs merged, as validated. */
+  merged: MergedLine[];
   key: string;
   hash: string;
   actor: string | undefined;
@@ -94,7 +98,8 @@ export class OrderIntake {
   }
 
   submit(input: OrderInput, idempotencyKey: string | undefined, actor?: string): Promise<IntakeResult> {
-    this.validate(input);
+    const merged = mergeLines(input.lines);
+    this.validate(merged);
     // Without a header, the channel's own order id is the natural key (DESIGN §4).
     const key = idempotencyKey ?? (input.externalId ? `${input.channel}:${input.externalId}` : undefined);
     const hash = requestHash(input);
@@ -109,7 +114,7 @@ export class OrderIntake {
       this.inFlightKeys.add(key);
     }
     return new Promise<IntakeResult>((resolve, reject) => {
-      this.queue.push({ input, key: key ?? '', hash, actor, resolve, reject });
+      this.queue.push({ input, merged, key: key ?? '', hash, actor, resolve, reject });
       this.scheduleFlush();
     });
   }
@@ -120,9 +125,9 @@ export class OrderIntake {
     setImmediate(() => this.flush());
   }
 
-  private validate(input: OrderInput): void {
+  private validate(merged: readonly MergedLine[]): void {
     const details: ErrorDetail[] = [];
-    for (const line of mergeLines(input.lines)) {
+    for (const line of merged) {
       const path = `/lines/${line.paths[0] ?? 0}`;
       if (!this.ctx.store.skuExists(line.sku)) details.push({ path: `${path}/sku`, problem: `unknown SKU ${line.sku}` });
       if (line.quantity > this.opts.maxLineQuantity) {
@@ -219,14 +224,14 @@ export class OrderIntake {
     const now = clock.now();
     // Scored before the order is stored, so its history is the orders before it (including those
     // earlier in this group commit).
-    const risk = this.assessRisk(p.input, now);
+    const risk = this.assessRisk(p.input, p.merged, now);
     const id = `O-${String(store.nextId('order')).padStart(8, '0')}`;
     // The header's transitions are computed first and the order written once, OPEN: every step
     // is journaled, but the row is not rewritten for each.
     const started = startMachine(orderMachine, { orderId: id });
     const validated = applyEvent(orderMachine, started, { type: 'order.validate' });
     const opened = applyEvent(orderMachine, validated.next, { type: 'order.open' });
-    const created: LineRecord[] = mergeLines(p.input.lines).map((l, i) => {
+    const created: LineRecord[] = p.merged.map((l, i) => {
       const lineId = `${id}-L${i + 1}`;
       return {
         id: lineId,
@@ -297,12 +302,12 @@ export class OrderIntake {
   }
 
   /** The rule-based risk score (src/domain/risk.ts) over the in-memory history (risk-history.ts). */
-  private assessRisk(input: OrderInput, now: number): RiskAssessment {
+  private assessRisk(input: OrderInput, merged: readonly MergedLine[], now: number): RiskAssessment {
     const previous = this.history.previousOrders(input.customer.id);
     const since = now - HOUR_MS;
     return assessRisk(
       {
-        lines: this.priced(mergeLines(input.lines)),
+        lines: this.priced(merged),
         shipTo: input.shipTo,
         previousOrderValues: previous.map((o) => o.value),
         customerOrdersLastHour: this.history.customerOrdersSince(input.customer.id, since),

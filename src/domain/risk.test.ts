@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RISK_CONFIG, assessRisk, distanceKm, orderValue, type RiskInput } from './risk.js';
+import { DEFAULT_RISK_CONFIG, assessRisk, distanceKm, orderValue, shipToKey, type RiskInput } from './risk.js';
 
 const base: RiskInput = {
   lines: [{ sku: 'A', quantity: 1, unitPrice: 20 }],
@@ -67,5 +68,22 @@ describe('risk score', () => {
     expect(assessRisk({ ...base, ...suspicious }, { ...DEFAULT_RISK_CONFIG, threshold: 71 }).hold).toBe(false);
     const off = { ...DEFAULT_RISK_CONFIG, weights: { ...DEFAULT_RISK_CONFIG.weights, bulkHighValue: 0 } };
     expect(rules(suspicious, off)).toEqual(['firstOrderHighValue']);
+  });
+});
+
+describe('shipToKey', () => {
+  // The key stored with every order must never change: SQLite's lower(trim(x)) of each part.
+  const reference = (s: string | undefined): string => (s ?? '').replace(/^ +| +$/g, '').replace(/[A-Z]+/g, (m) => m.toLowerCase());
+  const part = fc.option(fc.stringMatching(/^[ A-Za-zÄÖÜäöüß0-9\t-]{0,12}$/), { nil: undefined });
+
+  it('normalises like SQLite: spaces trimmed at the edges, ASCII letters folded, nothing else touched', () => {
+    fc.assert(
+      fc.property(part, part, part, (country, postalCode, line1) => {
+        expect(shipToKey({ country, postalCode, line1 })).toBe(`${reference(country)}|${reference(postalCode)}|${reference(line1)}`);
+      }),
+      { numRuns: 500 },
+    );
+    expect(shipToKey({ country: ' DE ', postalCode: '\t12345 ', line1: 'Äußere STRAßE 1' })).toBe('de|\t12345|Äußere straße 1');
+    expect(shipToKey(undefined)).toBe('||');
   });
 });

@@ -145,6 +145,17 @@ const round2 = (n: number): number => Math.round(n * 100) / 100;
  */
 export function shipToKey(shipTo: { country?: string | undefined; postalCode?: string | undefined; line1?: string | undefined } | undefined): string {
   if (!shipTo) return '||';
-  const norm = (s: string | undefined): string => (s ?? '').replace(/^ +| +$/g, '').replace(/[A-Z]+/g, (m) => m.toLowerCase());
-  return `${norm(shipTo.country)}|${norm(shipTo.postalCode)}|${norm(shipTo.line1)}`;
+  return `${normaliseKeyPart(shipTo.country)}|${normaliseKeyPart(shipTo.postalCode)}|${normaliseKeyPart(shipTo.line1)}`;
+}
+
+const EDGE_SPACES = /^ +| +$/g;
+const ASCII_UPPER = /[A-Z]/;
+const ASCII_UPPER_RUNS = /[A-Z]+/g;
+
+/** trim() of spaces and lower() of ASCII, as SQLite does them; each order computes three keys, most already clean. */
+function normaliseKeyPart(s: string | undefined): string {
+  if (s === undefined || s === '') return '';
+  let out = s;
+  if (out.charCodeAt(0) === 32 || out.charCodeAt(out.length - 1) === 32) out = out.replace(EDGE_SPACES, '');
+  return ASCII_UPPER.test(out) ? out.replace(ASCII_UPPER_RUNS, (m) => m.toLowerCase()) : out;
 }
