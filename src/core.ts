@@ -89,6 +89,11 @@ export interface CoreOverrides {
    * otherwise decide at which virtual instant an order is acknowledged.
    */
   deterministic?: boolean;
+  /**
+   * Keep the store in memory (same SQLite code and schema, no file): a fast simulation run, whose
+   * store must not survive it, then pays no WAL writes and syncs per commit.
+   */
+  inMemoryStore?: boolean;
   /** Extra tokens beside the configured ones (the simulated order feed's channel token). */
   extraTokens?: { name: string; role: 'channel' | 'operator' | 'viewer' | 'admin'; token: string }[];
 }
@@ -141,7 +146,7 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   const tokens = withExtraTokens(loadTokens({ tokens: config.tokens, dataDir: config.dataDir }), overrides.extraTokens ?? []);
   for (const w of tokens.warnings) log.warn(w);
 
-  const store = new SqliteStore({ dataDir: config.dataDir, clock });
+  const store = new SqliteStore({ dataDir: overrides.inMemoryStore === true ? ':memory:' : config.dataDir, clock });
   const seed = seedFromLayout(store, layout);
   log.info({ store: store.path, schemaVersion: store.schemaVersion, ...seed }, 'store open');
 
@@ -223,6 +228,9 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   // A vehicle's refusal is understood (who is excluded from what) before task progress fails the trip.
   progress.watchVdaStates((deviceId, _serialNumber, s) => dispatcher.observeVehicleState(deviceId, s));
   const watchdog = new ExecutionWatchdog(ctx, registry, progress, exceptions, { interfaceName: config.mqttInterface, taskTimeoutMs: config.taskTimeoutSeconds * 1000, traffic, profiles: fleetProfiles }, () => publisher.kick());
+  // Both read tasks on every vehicle state or sweep: they keep them and re-read only those written.
+  progress.followTaskWrites((watcher) => store.watchTaskWrites(watcher));
+  watchdog.followTaskWrites((watcher) => store.watchTaskWrites(watcher));
   const intake = new OrderIntake(ctx, lines, sourcing, { maxLineQuantity: config.maxLineQuantity, risk: { ...DEFAULT_RISK_CONFIG, threshold: config.riskHoldThreshold }, syncLater: overrides.deterministic ? undefined : store });
   const cancellation = new CancellationService(ctx, registry, lines, { interfaceName: config.mqttInterface }, {
     onCommandsQueued: () => publisher.kick(),
@@ -245,7 +253,8 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   const inventory = new InventoryService(ctx, lines, sourcing);
   const holds = new HoldsService(ctx, lines, cancellation);
   const kpis = new KpiService({ store, queries: store.kpi, registry, notifier, clock });
-  const etas = new EtaService(ctx, registry, sourcing.sites, { releaseWindow: config.releaseWindow, packTiming, tickBudgetMs: overrides.deterministic ? Infinity : undefined });
+  // Stretched ETA ticks (a fast run) also hold back the recompute on every change until the tick.
+  const etas = new EtaService(ctx, registry, sourcing.sites, { releaseWindow: config.releaseWindow, packTiming, tickBudgetMs: overrides.deterministic ? Infinity : undefined, refreshOnEvents: overrides.displayTicks?.etaMs === undefined });
 
   const stateRequested = new Map<string, number>();
   const requestState = (view: DeviceView): void => {

@@ -62,14 +62,15 @@ export async function runFast(opts: FastRunOptions): Promise<RunKpis> {
   const warmupEndAt = startAt + opts.warmupHours * 3600_000;
   const clock = new VirtualClock(startAt);
   const bus = new MemoryBus({ clock: clock.core, latencyMs: opts.latencyMs ?? 1 });
-  // The store is the real SQLite file; on tmpfs when there is one, since nothing must survive.
+  // The data dir only holds what start-up writes (the admin token); the store is SQLite in memory
+  // (inMemoryStore below: same store code and schema, no WAL writes), since nothing must survive.
   const dataDir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'pickwire-sim-'));
   const logger = createLogger({ level: opts.logLevel ?? 'error' }, process.stderr);
   let core: Core | undefined;
   let site: SimulatedSite | undefined;
   try {
     const config = loadConfig({ argv: ['--data-dir', dataDir], env: {} });
-    core = await pump(clock, createCore(config, { clock: clock.core, transport: new MemoryTransport({ bus, clientId: `pickwire-core-${layout.site.id}` }), layout, logger, displayTicks: FAST_DISPLAY_TICKS, deterministic: true }));
+    core = await pump(clock, createCore(config, { clock: clock.core, transport: new MemoryTransport({ bus, clientId: `pickwire-core-${layout.site.id}` }), layout, logger, displayTicks: FAST_DISPLAY_TICKS, deterministic: true, inMemoryStore: true }));
     const occupancy = new MeasuredOccupancy(() => clock.now());
     site = await pump(
       clock,

@@ -153,12 +153,12 @@ describe('release per pass', () => {
     r.dispatcher.runOnce();
     // Passes 1, 2, 4 and 4 lines; the last found only 3 waiting, so the backlog is over.
     expect(limits.mock.calls.map(([limit]) => limit)).toEqual([1, 2, 4, 4]);
-    expect(limits.mock.results.map((res) => res.value)).toEqual([1, 2, 4, 3]);
+    expect(limits.mock.results.map((res) => res.value as number)).toEqual([1, 2, 4, 3]);
     limits.mockClear();
     await submitOrder(r, 1, 'c-late');
     r.dispatcher.runOnce();
     expect(limits.mock.calls.map(([limit]) => limit)).toEqual([1, 2]);
-    expect(limits.mock.results.map((res) => res.value)).toEqual([1, 0]);
+    expect(limits.mock.results.map((res) => res.value as number)).toEqual([1, 0]);
   });
 });
 

@@ -46,6 +46,12 @@ export interface EtaServiceOptions {
   tickBudgetMs?: number;
   /** Smallest move of an ETA worth publishing, ms. */
   publishThresholdMs?: number;
+  /**
+   * Recompute an order's ETA as soon as one of its tasks or the order changed (default), or only
+   * on the next tick (a fast simulation run, whose ticks are stretched because nobody watches:
+   * its ETAs feed nothing, so recomputing them on every change is wasted work).
+   */
+  refreshOnEvents?: boolean;
 }
 
 /** The ETA as the API and the stream show it: ISO instants, null where unknown. */
@@ -167,7 +173,7 @@ export class EtaService {
    * PICKING here, so at most the release window's worth), plus any changed since the last pass.
    */
   tick(): void {
-    this.flush();
+    this.flush(true);
     const now = this.ctx.clock.now();
     const floor = this.floorAt(now, true);
     if (!floor.truncated) for (const id of this.tracks.keys()) if (!floor.openIds.has(id)) this.tracks.delete(id);
@@ -195,7 +201,7 @@ export class EtaService {
     this.ctx.clock.setTimer(0, () => this.flush());
   }
 
-  private flush(): void {
+  private flush(ticking = false): void {
     this.flushScheduled = false;
     const events = this.pending;
     this.pending = [];
@@ -208,7 +214,7 @@ export class EtaService {
         this.ctx.logger.warn({ err, event: e.type }, 'ETA: event not applied');
       }
     }
-    if (this.dirty.size === 0) return;
+    if (this.dirty.size === 0 || (!ticking && this.opts.refreshOnEvents === false)) return;
     const now = this.ctx.clock.now();
     const orders = [...this.dirty];
     this.dirty.clear();

@@ -38,6 +38,9 @@ export interface WatchdogOptions {
 }
 
 const HELD = ['DISPATCHED', 'RUNNING', 'PAUSED'] as const;
+const isHeld = (t: TaskRecord): boolean => (HELD as readonly string[]).includes(t.state);
+/** The store's order of `tasksInStates`: creation time, then id (ASCII, so code-unit order is SQLite's). */
+const olderFirst = (a: TaskRecord, b: TaskRecord): number => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /** A trip whose vehicle's state stopped carrying its order: when that was noticed, and the state then. */
 interface LostOrderSuspicion {
@@ -79,13 +82,46 @@ export class ExecutionWatchdog {
     });
   }
 
+  /**
+   * Keep the held tasks between sweeps and re-read only those written since (`subscribe` is the
+   * store's watchTaskWrites): a sweep a second then costs a read per task written, not a read of
+   * every held task. Without it every sweep reads them all.
+   */
+  followTaskWrites(subscribe: (watcher: (taskId: string) => void) => void): void {
+    this.writtenSince = new Set();
+    subscribe((taskId) => this.writtenSince?.add(taskId));
+  }
+
+  /** Ids of tasks written since the last sweep; undefined when writes are not followed. */
+  private writtenSince: Set<string> | undefined;
+  /** Held tasks as of the last sweep, by id (only when writes are followed). */
+  private held: Map<string, TaskRecord> | undefined;
+
+  /** Held tasks, oldest first (as `tasksInStates` lists them): from the kept set, refreshed, when writes are followed. */
+  private heldTasks(): TaskRecord[] {
+    const written = this.writtenSince;
+    if (written === undefined) return this.ctx.store.tasksInStates(HELD);
+    if (this.held === undefined) {
+      written.clear();
+      this.held = new Map(this.ctx.store.tasksInStates(HELD).map((t) => [t.id, t]));
+    } else {
+      for (const id of written) {
+        const t = this.ctx.store.getTask(id);
+        if (t !== undefined && isHeld(t)) this.held.set(id, t);
+        else this.held.delete(id);
+      }
+      written.clear();
+    }
+    return [...this.held.values()].sort(olderFirst);
+  }
+
   /** One sweep over held tasks and devices; returns how many tasks were taken back. */
   sweep(): number {
     const now = this.ctx.clock.now();
     let takenBack = 0;
     let queued = false;
     // Read first: stopping an abandoned order only queues a command, it changes no task.
-    const held = this.ctx.store.tasksInStates(HELD);
+    const held = this.heldTasks();
     const heldIds = new Set<string>();
     for (const t of held) heldIds.add(t.id);
     for (const d of this.registry.list()) {

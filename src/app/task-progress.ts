@@ -32,6 +32,13 @@ interface AppliedState {
   signature: string;
   taskId: string;
   task: TaskVersion;
+  /** Tasks whose records applying the state read: the task, and the other lines of a batched trip. */
+  reads: readonly string[];
+  /**
+   * The task has not been written since `task` was read (task writes followed, see
+   * followTaskWrites): a repeat of the state is skipped without reading the task again.
+   */
+  unwritten: boolean;
 }
 
 /** The parts of a task that applying a state reads and other parts of the core may change. */
@@ -64,6 +71,48 @@ export class TaskProgressService {
 
   /** Per vehicle, the last state applied and what its task looked like then (see `AppliedState`). */
   private readonly lastApplied = new Map<string, AppliedState>();
+  /** The same entries by task id, while unwritten; undefined when task writes are not followed. */
+  private unwrittenByTask: Map<string, AppliedState> | undefined;
+
+  /**
+   * Learn of every task write (`subscribe` is the store's watchTaskWrites): a vehicle's repeated
+   * state (most of them) is then skipped without the read by key that otherwise proves its task
+   * unchanged.
+   */
+  followTaskWrites(subscribe: (watcher: (taskId: string) => void) => void): void {
+    const byTask = new Map<string, AppliedState>();
+    this.unwrittenByTask = byTask;
+    subscribe((taskId) => {
+      this.taskWrites++;
+      const entry = byTask.get(taskId);
+      if (entry === undefined) return;
+      entry.unwritten = false;
+      byTask.delete(taskId);
+    });
+  }
+
+  /** Task writes seen so far (only counted when followed). */
+  private taskWrites = 0;
+
+  private remember(deviceId: string, entry: AppliedState): void {
+    this.lastApplied.set(deviceId, entry);
+    const byTask = this.unwrittenByTask;
+    if (byTask === undefined) return;
+    for (const id of entry.reads) {
+      // Another vehicle's entry reading the same task (a task handed over) is no longer trusted alone.
+      const other = byTask.get(id);
+      if (other !== undefined) other.unwritten = false;
+      byTask.set(id, entry);
+    }
+  }
+
+  private forget(deviceId: string): void {
+    const last = this.lastApplied.get(deviceId);
+    if (last === undefined) return;
+    this.lastApplied.delete(deviceId);
+    const byTask = this.unwrittenByTask;
+    if (byTask !== undefined) for (const id of last.reads) if (byTask.get(id) === last) byTask.delete(id);
+  }
 
   /**
    * Called inside the transaction whenever a picking step (an AMR trip's drop, an arm's pick into
@@ -86,18 +135,29 @@ export class TaskProgressService {
     // transaction below would write nothing. One read by key is all it costs to be sure.
     const signature = stateSignature(s);
     const last = this.lastApplied.get(deviceId);
+    if (last !== undefined && last.unwritten && last.signature === signature && last.taskId === String(orderId)) return;
     const task = this.ctx.store.getTask(String(orderId));
-    if (last !== undefined && last.signature === signature && task !== undefined && last.taskId === task.id && sameVersion(last.task, task)) return;
-    this.lastApplied.delete(deviceId);
+    // (A batched trip's entry is trusted only while unwritten: its members' versions are not kept.)
+    if (last !== undefined && last.reads.length === 1 && last.signature === signature && task !== undefined && last.taskId === task.id && sameVersion(last.task, task)) return;
+    this.forget(deviceId);
     if (!task || task.deviceId !== deviceId) return;
+    const following = this.unwrittenByTask !== undefined;
+    const writesBefore = this.taskWrites;
     this.applyVdaState(deviceId, serialNumber, s, String(orderId), rejected, task);
-    // Batched trips read their members' records too: those states are always applied in full.
-    if ((task.progress.trip?.picks.length ?? 0) >= 2) return;
-    const after = this.ctx.store.getTask(task.id);
+    const wroteNoTask = following && this.taskWrites === writesBefore;
+    const picks = task.progress.trip?.picks ?? [];
+    if (picks.length >= 2) {
+      // Batched trips read their members' records too: the same state again is known to change
+      // nothing only once applying it wrote no task (lead and members as they are now), and only
+      // while writes to all of them are followed.
+      if (wroteNoTask) this.remember(deviceId, { signature, taskId: task.id, task: versionOf(task), reads: [task.id, ...picks.map((p) => p.taskId).filter((id) => id !== task.id)], unwritten: true });
+      return;
+    }
+    const after = wroteNoTask ? task : this.ctx.store.getTask(task.id);
     // A state that ended the task is applied once more: on an ended task it confirms the
     // command it echoes (which may not be the one confirmed while the task ran).
     if (after && after.deviceId === deviceId && DONE.includes(task.state) === DONE.includes(after.state)) {
-      this.lastApplied.set(deviceId, { signature, taskId: task.id, task: versionOf(after) });
+      this.remember(deviceId, { signature, taskId: task.id, task: versionOf(after), reads: [task.id], unwritten: following });
     }
   }
 

@@ -278,6 +278,18 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX orders_ship_to ON orders(ship_to, created_at);
     `,
   },
+  {
+    version: 9,
+    name: 'outbox: the resend and prune queries read indexes instead of scanning every kept command',
+    // The outbox keeps an hour of confirmed commands (order payloads of several KiB each). The
+    // resend pass (every few seconds) and the prune (every minute) scanned all of them, paging
+    // through each row's payload to reach the columns after it; these partial indexes hold only
+    // the commands awaiting an echo, resp. the confirmed ones, so each reads just its own rows.
+    sql: `
+      CREATE INDEX outbox_awaiting_echo ON outbox(seq, sent_at) WHERE confirmed_at IS NULL AND correlation IS NOT NULL;
+      CREATE INDEX outbox_confirmed ON outbox(confirmed_at) WHERE confirmed_at IS NOT NULL;
+    `,
+  },
 ];
 
 /** Applies every migration newer than the file's `user_version`; returns the versions applied. */

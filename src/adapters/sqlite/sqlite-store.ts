@@ -458,13 +458,32 @@ export class SqliteStore implements Store {
     return (this.stmts.releasableLines.all(q.site, q.limit) as rows.LineRow[]).map(rows.toLine);
   }
 
+  /**
+   * Calls `watcher` with a task's id whenever it is inserted or updated — the only two writes to
+   * tasks — before the statement runs and even if its transaction later rolls back (then a
+   * watcher reads again what is still the same task: harmless). Lets hot paths keep tasks they
+   * read on every vehicle state or sweep (task progress, the execution watchdog) and re-read
+   * only those written since.
+   */
+  watchTaskWrites(watcher: (taskId: string) => void): void {
+    this.taskWriteWatchers.push(watcher);
+  }
+
+  private readonly taskWriteWatchers: ((taskId: string) => void)[] = [];
+
+  private taskWritten(id: string): void {
+    for (const watch of this.taskWriteWatchers) watch(id);
+  }
+
   insertTask(t: TaskRecord): void {
+    this.taskWritten(t.id);
     this.stmts.insertTask.run(rows.fromTask(t));
   }
 
   updateTask(id: string, p: Partial<Pick<TaskRecord, 'state' | 'deviceId' | 'progress' | 'attempts' | 'updatedAt' | 'plan'>>): void {
     const current = this.getTask(id);
     if (!current) throw new PickwireError('PW_ERR_NOT_FOUND', `no task ${id}`);
+    this.taskWritten(id);
     const next = { ...current, ...p };
     this.stmts.updateTask.run(
       next.state,
