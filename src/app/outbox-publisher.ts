@@ -19,7 +19,10 @@ export interface OutboxPublisherOptions {
 /** One message handed to the transport, waiting for the broker to take it (QoS 1: its PUBACK). */
 interface Flight {
   m: OutboxMessage;
+  /** performance.now() when handed over: the dispatch latency's end (the core's own work time). */
   issuedAt: number;
+  /** Clock time when handed over: what the resend decision compares, virtual in fast simulation. */
+  issuedClockAt: number;
   outcome: 'pending' | 'ok' | 'failed';
   err?: unknown;
   /** Given up on (a failure before it, or a reconnect): its late outcome is ignored. */
@@ -165,7 +168,7 @@ export class OutboxPublisher {
     for (const m of messages) {
       if (!this.transport.connected) break;
       if (this.issued.has(m.seq)) continue;
-      const flight: Flight = { m, issuedAt: performance.now(), outcome: 'pending', dropped: false };
+      const flight: Flight = { m, issuedAt: performance.now(), issuedClockAt: this.clock.now(), outcome: 'pending', dropped: false };
       this.issued.add(m.seq);
       if (m.seq > this.maxIssuedSeq) this.maxIssuedSeq = m.seq;
       this.flights.push(flight);
@@ -250,7 +253,8 @@ export class OutboxPublisher {
     // The broker has not taken what went out a resend period ago: devices are not behind, the
     // broker is, and duplicates queued behind the rest would only make it later.
     const head = this.flights[0];
-    if (head && performance.now() - head.issuedAt > this.opts.resendAfterMs) return;
+    // On the clock, not wall time: a fast simulation's result must not depend on machine load.
+    if (head && this.clock.now() - head.issuedClockAt > this.opts.resendAfterMs) return;
     this.issue(this.store.unconfirmed(this.clock.now() - this.opts.resendAfterMs, this.opts.batchSize));
   }
 }
