@@ -290,6 +290,33 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX outbox_confirmed ON outbox(confirmed_at) WHERE confirmed_at IS NOT NULL;
     `,
   },
+  {
+    version: 10,
+    name: 'outbox: payloads in their own table, so a status change rewrites a small row',
+    // Sent, confirmed and the attempts counter change a command two or three times; each change
+    // turned a NULL into a number, which resized the record, so SQLite rebuilt the whole row and
+    // wrote a new overflow chain for a payload of several KiB that never changes. The mutable
+    // part (outbox_entries, with the old table's seq sequence and indexes) is now a small row;
+    // the payload is written once, keyed by the same seq, and leaves with its entry (trigger).
+    // `outbox` becomes a read-only view with the old columns in their old order, for readers
+    // of the file (tests, operators' queries).
+    sql: `
+      ALTER TABLE outbox RENAME TO outbox_entries;
+      CREATE TABLE outbox_payloads (
+        seq INTEGER PRIMARY KEY,
+        payload BLOB NOT NULL
+      );
+      INSERT INTO outbox_payloads(seq, payload) SELECT seq, payload FROM outbox_entries;
+      ALTER TABLE outbox_entries DROP COLUMN payload;
+      CREATE TRIGGER outbox_payload_with_entry AFTER DELETE ON outbox_entries
+      BEGIN
+        DELETE FROM outbox_payloads WHERE seq = old.seq;
+      END;
+      CREATE VIEW outbox AS
+        SELECT e.seq, e.topic, p.payload, e.qos, e.retain, e.expiry_seconds, e.correlation, e.created_at, e.sent_at, e.attempts, e.confirmed_at
+        FROM outbox_entries e JOIN outbox_payloads p ON p.seq = e.seq;
+    `,
+  },
 ];
 
 /** Applies every migration newer than the file's `user_version`; returns the versions applied. */

@@ -77,6 +77,7 @@ export interface TaskRow {
   updated_at: number;
 }
 
+/** An outbox_entries row with its payload from outbox_payloads (joined by seq, migration 10). */
 export interface OutboxRow {
   seq: number;
   topic: string;

@@ -264,4 +264,90 @@ describe('SqliteStore', () => {
     expect(store.unconfirmed(10_000, 10)).toEqual([]);
     store.close();
   });
+
+  it('moves the payloads of outbox rows written before migration 10 to their own table, keeping seq, order and every column', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pw-store-'));
+    dirs.push(dir);
+    const old = new Database(join(dir, 'pickwire.sqlite'));
+    migrate(old, MIGRATIONS.filter((m) => m.version <= 9));
+    const insert = old.prepare(
+      `INSERT INTO outbox(topic, payload, qos, retain, expiry_seconds, correlation, created_at, sent_at, attempts, confirmed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const big = Buffer.alloc(6 * 1024, 'o');
+    insert.run('t/unsent', big, 1, 0, 30, 'job:1:0', 10, null, 0, null);
+    insert.run('t/awaiting', Buffer.from('two'), 1, 1, null, 'job:2:0', 11, 20, 2, null);
+    insert.run('t/confirmed', Buffer.from('three'), 0, 0, null, null, 12, 20, 1, 20);
+    insert.run('t/gone', Buffer.from('four'), 1, 0, null, null, 13, null, 0, null);
+    old.prepare("DELETE FROM outbox WHERE topic = 't/gone'").run();
+    const before = old.prepare('SELECT * FROM outbox ORDER BY seq').all();
+    old.close();
+
+    const store = new SqliteStore({ dataDir: dir, clock });
+    expect(store.schemaVersion).toBe(MIGRATIONS.at(-1)?.version);
+    expect(store.unsent(10)).toEqual([
+      { seq: 1, topic: 't/unsent', payload: big, qos: 1, retain: false, expirySeconds: 30, correlation: 'job:1:0', createdAt: 10, sentAt: undefined, attempts: 0, confirmedAt: undefined },
+    ]);
+    expect(store.unconfirmed(100, 10)).toEqual([
+      { seq: 2, topic: 't/awaiting', payload: Buffer.from('two'), qos: 1, retain: true, expirySeconds: undefined, correlation: 'job:2:0', createdAt: 11, sentAt: 20, attempts: 2, confirmedAt: undefined },
+    ]);
+    expect(store.outboxPending()).toBe(2);
+    // The seq sequence came along: a deleted seq is not handed out again.
+    expect(store.enqueue({ topic: 't/new', payload: Buffer.from('five'), qos: 1, retain: false, expirySeconds: undefined, correlation: undefined })).toBe(5);
+
+    const reader = new Database(store.path, { readonly: true, fileMustExist: true });
+    // Readers of the file still find the old columns, in their old order, under the old name.
+    expect(reader.prepare('SELECT * FROM outbox WHERE seq < 5 ORDER BY seq').all()).toEqual(before);
+    expect((reader.prepare('PRAGMA table_info(outbox_entries)').all() as { name: string }[]).map((c) => c.name)).not.toContain('payload');
+    expect(reader.prepare('SELECT seq FROM outbox_payloads ORDER BY seq').pluck().all()).toEqual([1, 2, 3, 5]);
+    reader.close();
+    store.close();
+  });
+
+  it('writes status changes to the entry only, reads entry and payload together, and prunes both', () => {
+    const { store } = openTemp();
+    const payloadA = Buffer.alloc(6 * 1024, 'a');
+    const a = store.enqueue({ topic: 't/a', payload: payloadA, qos: 1, retain: true, expirySeconds: 30, correlation: 'job:1:0' });
+    const b = store.enqueue({ topic: 't/b', payload: Buffer.from('b'), qos: 0, retain: false, expirySeconds: undefined, correlation: undefined });
+    const c = store.enqueue({ topic: 't/c', payload: Buffer.from('c'), qos: 1, retain: false, expirySeconds: undefined, correlation: 'job:3:0' });
+    expect(store.unsent(2).map((m) => [m.seq, m.payload.toString()])).toEqual([[a, payloadA.toString()], [b, 'b']]);
+
+    const reader = new Database(store.path, { readonly: true, fileMustExist: true });
+    const payloadRows = reader.prepare('SELECT seq, payload FROM outbox_payloads ORDER BY seq');
+    const stored = payloadRows.all();
+    store.markSent(a, 2_000);
+    store.markSent(a, 2_100);
+    store.markSent(b, 2_000);
+    expect(store.confirm('job:1:0', 2_200)).toBe(1);
+    // Sent, re-sent and confirmed: the entries changed, the payloads did not.
+    expect(payloadRows.all()).toEqual(stored);
+    expect(reader.prepare('SELECT seq, sent_at, attempts, confirmed_at FROM outbox_entries ORDER BY seq').raw().all()).toEqual([
+      [a, 2_100, 2, 2_200],
+      [b, 2_000, 1, 2_000],
+      [c, null, 0, null],
+    ]);
+    expect(store.unsent(10).map((m) => [m.seq, m.payload.toString()])).toEqual([[c, 'c']]);
+
+    // Pruning a confirmed entry takes its payload along and leaves the others whole.
+    expect(store.pruneOutbox(2_150)).toBe(1);
+    expect(reader.prepare('SELECT seq FROM outbox_payloads ORDER BY seq').pluck().all()).toEqual([a, c]);
+    expect(store.pruneOutbox(2_300)).toBe(1);
+    expect(reader.prepare('SELECT seq FROM outbox_payloads ORDER BY seq').pluck().all()).toEqual([c]);
+    expect(reader.prepare('SELECT seq FROM outbox_entries ORDER BY seq').pluck().all()).toEqual([c]);
+    reader.close();
+    store.close();
+  });
+
+  it('enqueues entry and payload together or not at all, inside a transaction or outside one', () => {
+    const { store } = openTemp();
+    const bad = { topic: 't/bad', payload: null as unknown as Buffer, qos: 1 as const, retain: false, expirySeconds: undefined, correlation: 'job:9:0' };
+    expect(() => store.enqueue(bad)).toThrow(/NOT NULL/);
+    const kept = store.tx(() => {
+      expect(() => store.enqueue(bad)).toThrow(/NOT NULL/);
+      return store.enqueue({ topic: 't/ok', payload: Buffer.from('ok'), qos: 1, retain: false, expirySeconds: undefined, correlation: 'job:1:0' });
+    });
+    expect(store.outboxPending()).toBe(1);
+    expect(store.unsent(10).map((m) => [m.seq, m.topic, m.payload.toString()])).toEqual([[kept, 't/ok', 'ok']]);
+    store.close();
+  });
 });

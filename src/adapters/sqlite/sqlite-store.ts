@@ -519,16 +519,13 @@ export class SqliteStore implements Store {
   }
 
   enqueue(m: Pick<OutboxMessage, 'topic' | 'payload' | 'qos' | 'retain' | 'expirySeconds' | 'correlation'>): number {
-    const info = this.stmts.enqueue.run(
-      m.topic,
-      m.payload,
-      m.qos,
-      m.retain ? 1 : 0,
-      m.expirySeconds ?? null,
-      m.correlation ?? null,
-      this.clock.now(),
-    );
-    return Number(info.lastInsertRowid);
+    // Entry and payload go in together or not at all: a savepoint inside the caller's
+    // transaction, one transaction of their own outside any.
+    return this.runInTransaction(() => {
+      const info = this.stmts.enqueue.run(m.topic, m.qos, m.retain ? 1 : 0, m.expirySeconds ?? null, m.correlation ?? null, this.clock.now());
+      this.stmts.enqueuePayload.run(info.lastInsertRowid, m.payload);
+      return Number(info.lastInsertRowid);
+    }) as number;
   }
 
   unsent(limit: number): OutboxMessage[] {
@@ -697,21 +694,29 @@ function prepare(db: Database.Database) {
                            AND p.state IN ('CREATED', 'DISPATCHED', 'RUNNING', 'PAUSED'))
        ORDER BY t.created_at, t.id LIMIT ?`,
     ),
+    // The outbox is two tables (migration 10): outbox_entries, whose status columns change, and
+    // outbox_payloads, written once. Reads walk the entries' indexes first (CROSS JOIN keeps that
+    // order) and fetch each payload by seq; a trigger deletes the payload with its entry.
     enqueue: db.prepare(
-      'INSERT INTO outbox(topic, payload, qos, retain, expiry_seconds, correlation, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO outbox_entries(topic, qos, retain, expiry_seconds, correlation, created_at) VALUES (?, ?, ?, ?, ?, ?)',
     ),
-    unsent: db.prepare('SELECT * FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT ?'),
+    enqueuePayload: db.prepare('INSERT INTO outbox_payloads(seq, payload) VALUES (?, ?)'),
+    unsent: db.prepare(
+      `SELECT e.*, p.payload FROM outbox_entries e CROSS JOIN outbox_payloads p ON p.seq = e.seq
+       WHERE e.sent_at IS NULL ORDER BY e.seq LIMIT ?`,
+    ),
     unconfirmed: db.prepare(
-      `SELECT * FROM outbox WHERE confirmed_at IS NULL AND correlation IS NOT NULL AND sent_at IS NOT NULL AND sent_at < ?
-       ORDER BY seq LIMIT ?`,
+      `SELECT e.*, p.payload FROM outbox_entries e CROSS JOIN outbox_payloads p ON p.seq = e.seq
+       WHERE e.confirmed_at IS NULL AND e.correlation IS NOT NULL AND e.sent_at IS NOT NULL AND e.sent_at < ?
+       ORDER BY e.seq LIMIT ?`,
     ),
     markSent: db.prepare(
       // Messages nobody echoes (instant actions, presence) count as confirmed once sent.
-      'UPDATE outbox SET sent_at = @at, attempts = attempts + 1, confirmed_at = CASE WHEN correlation IS NULL THEN @at ELSE confirmed_at END WHERE seq = @seq',
+      'UPDATE outbox_entries SET sent_at = @at, attempts = attempts + 1, confirmed_at = CASE WHEN correlation IS NULL THEN @at ELSE confirmed_at END WHERE seq = @seq',
     ),
-    confirm: db.prepare('UPDATE outbox SET confirmed_at = ? WHERE correlation = ? AND confirmed_at IS NULL'),
-    outboxPending: db.prepare('SELECT count(*) AS n FROM outbox WHERE confirmed_at IS NULL'),
-    pruneOutbox: db.prepare('DELETE FROM outbox WHERE confirmed_at IS NOT NULL AND confirmed_at < ?'),
+    confirm: db.prepare('UPDATE outbox_entries SET confirmed_at = ? WHERE correlation = ? AND confirmed_at IS NULL'),
+    outboxPending: db.prepare('SELECT count(*) AS n FROM outbox_entries WHERE confirmed_at IS NULL'),
+    pruneOutbox: db.prepare('DELETE FROM outbox_entries WHERE confirmed_at IS NOT NULL AND confirmed_at < ?'),
     saveDevice: db.prepare(
       'INSERT INTO devices(id, class, data, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET class = excluded.class, data = excluded.data, updated_at = excluded.updated_at',
     ),
