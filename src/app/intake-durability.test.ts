@@ -102,6 +102,30 @@ describe('intake group commit, synced off the event loop', () => {
     store.close();
   });
 
+  it('commits the orders that arrive while a group syncs as one group once that sync is back', async () => {
+    const { store, intake, sync } = rig();
+    const answered: number[] = [];
+    const first = intake.submit(order(0), 'wait-0').then(() => answered.push(0));
+    await turn();
+    expect(sync.groups).toHaveLength(1);
+    const later = [1, 2, 3].map((n) => intake.submit(order(n), `wait-${n}`).then(() => answered.push(n)));
+    await turn();
+    await turn();
+    // Queued, not committed: nothing of them is in the store yet, and no new group was started.
+    expect(sync.groups).toHaveLength(1);
+    expect(store.getIdempotency('wait-1')).toBeUndefined();
+    sync.groups[0]!.release();
+    await first;
+    await vi.waitFor(() => expect(sync.groups).toHaveLength(2));
+    for (const n of [1, 2, 3]) expect(store.getIdempotency(`wait-${n}`)?.statusCode).toBe(201);
+    // Committed together, answered only once their own group is on disk.
+    expect(answered).toEqual([0]);
+    sync.groups[1]!.release();
+    await Promise.all(later);
+    expect(answered.sort()).toEqual([0, 1, 2, 3]);
+    store.close();
+  });
+
   it('takes a backlog in groups of at most 64 orders, each answered when its own group is on disk', async () => {
     const { store, intake, sync } = rig();
     const answered: number[] = [];
