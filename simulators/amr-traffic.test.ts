@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeVda, encodeVda, vdaTopic, type VdaAction, type VdaOrder, type VdaState } from '../protocols/index.js';
+import { decodeVda, encodeVda, VDA_VERSION, vdaTopic, type VdaAction, type VdaOrder, type VdaState } from '../protocols/index.js';
 import { SimulatedAmr, type AmrSpec } from './amr.js';
 import { ManualClock } from './clock.js';
 import { trapezoidTime } from './kinematics.js';
@@ -117,5 +117,26 @@ describe('SimulatedAmr in traffic', () => {
     expect(occupancy.occupantOf('n-01-01')).toBe(spec2.serialNumber);
     expect(occupancy.occupantOf('n-01-00')).toBeUndefined();
     expect(occupancy.occupantOf('n-00-00')).toBeUndefined();
+  });
+
+  it('left with only horizon (a bounded one, its drop not sent yet), it answers cancelOrder with noOrderToCancel; an update of its last base node alone ends the order', async () => {
+    const clock = new ManualClock(Date.UTC(2025, 0, 1));
+    const a = await start(clock, spec1, new NodeOccupancy());
+    a.send(baseOrder(spec1, 'o1', 0, row0, 2, { 'n-01-00': [pick('o1-pick')] }));
+    runUntil(clock, () => a.states().some((s) => s.lastNodeId === 'n-02-00' && !s.driving && s.actionStates.some((x) => x.actionId === 'o1-pick' && x.actionStatus === 'FINISHED')));
+    clock.advance(2000);
+    expect(a.states().at(-1)?.nodeStates.map((n) => [n.nodeId, n.released])).toEqual([['n-03-00', false], ['n-04-00', false], ['n-05-00', false]]);
+    const header = { headerId: 1, timestamp: new Date(clock.now()).toISOString(), version: VDA_VERSION, manufacturer: spec1.manufacturer, serialNumber: spec1.serialNumber };
+    a.link.deliver(vdaTopic(addrOf(spec1), 'instantActions'), encodeVda('instantActions', { ...header, actions: [{ actionId: 'c1', actionType: 'cancelOrder', blockingType: 'HARD' }] }));
+    clock.advance(1000);
+    const refused = a.states().at(-1) as VdaState;
+    expect(refused.actionStates.find((x) => x.actionId === 'c1')?.actionStatus).toBe('FAILED');
+    expect(refused.errors.map((e) => e.errorType)).toContain('noOrderToCancel');
+    expect(refused.nodeStates).toHaveLength(3);
+    // What traffic control sends instead (buildHorizonTrim): the last base node, nothing after it.
+    a.send(baseOrder(spec1, 'o1', 1, row0.slice(0, 3), 2, {}, 2));
+    clock.advance(1000);
+    expect(a.states().at(-1)).toMatchObject({ orderId: 'o1', orderUpdateId: 1, lastNodeId: 'n-02-00', nodeStates: [], edgeStates: [], driving: false, newBaseRequest: false });
+    expect(a.states().at(-1)?.errors.map((e) => e.errorType)).not.toContain('orderUpdateError');
   });
 });

@@ -737,7 +737,9 @@ export class SimulatedAmr implements Faultable, HasUtilization {
   }
 
   private atChargerCheck(): void {
-    if (!this.vehicle.orderActive && this.atCharger() && this.battery < 100 && !this.charging) {
+    // Horizon left is an order still held by master control (its base not extended yet), even
+    // with no action pending on it: waiting there is being blocked, not charging.
+    if (!this.vehicle.orderActive && this.vehicle.remainingNodes.length === 0 && this.atCharger() && this.battery < 100 && !this.charging) {
       this.setCharging(true);
       this.publish();
     }

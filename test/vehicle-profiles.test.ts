@@ -81,12 +81,17 @@ async function picked(harness: Harness, orderId: string): Promise<OrderView> {
   }, 90_000, 250);
 }
 
-/** The pick and drop actions of the first order (update 0) of each trip. */
+/**
+ * The pick and drop actions of each trip whose first order (update 0) was sent, over that order
+ * and its updates: an order carries a bounded horizon, so the drop may come with a later update.
+ */
 function loadActions(orders: readonly VdaOrder[]): { serialNumber: string; picks: VdaAction[]; drops: VdaAction[] }[] {
   return orders
     .filter((o) => o.orderUpdateId === 0 && o.orderId.startsWith('T-'))
     .map((o) => {
-      const actions = o.nodes.flatMap((n) => n.actions);
+      const byId = new Map<string, VdaAction>();
+      for (const u of orders.filter((x) => x.orderId === o.orderId)) for (const a of u.nodes.flatMap((n) => n.actions)) if (!byId.has(a.actionId)) byId.set(a.actionId, a);
+      const actions = [...byId.values()];
       return { serialNumber: o.serialNumber, picks: actions.filter((a) => a.actionId.endsWith('-pick')), drops: actions.filter((a) => a.actionId.endsWith('-drop')) };
     });
 }
@@ -99,7 +104,11 @@ async function runTwoLineOrder(layout: SiteLayout, customer: string): Promise<{ 
   const [a, b] = amrStock;
   const order = await postOrder(harness, [{ sku: a!.sku, quantity: 2 }, { sku: b!.sku, quantity: 1 }], customer);
   await picked(harness, order.id);
-  await waitFor('the trip orders on the wire', () => (loadActions(seen).length > 0 ? true : undefined), 10_000, 50);
+  // Lines are PICKED at the pick; the drop's update may follow while the vehicle drives to pack.
+  await waitFor('the trip orders on the wire, drops included', () => {
+    const sent = loadActions(seen);
+    return sent.length > 0 && sent.every((t) => t.drops.length > 0) ? true : undefined;
+  }, 30_000, 50);
   return { sent: loadActions(seen), order };
 }
 

@@ -18,7 +18,7 @@ import { encodeVda, vdaTopic, type VdaState } from '../../protocols/index.js';
 import { buildTripOrder } from '../domain/commands.js';
 import type { OutboxMessage, TaskRecord, TaskState } from '../domain/records.js';
 import type { Route } from '../domain/route-graph.js';
-import { buildMoveOrder, orderUpdateFrom } from '../domain/traffic-orders.js';
+import { buildHorizonTrim, buildMoveOrder, orderUpdateFrom } from '../domain/traffic-orders.js';
 import { findRetreat, planDetour, ReservationTable, resolveDeadlock, type AdmissionZone, type Resolution, type WaitEdge } from '../domain/traffic.js';
 import type { AppContext } from './context.js';
 import { correlationOf } from './correlation.js';
@@ -101,6 +101,8 @@ export class TrafficController {
   private readonly overlapsLogged = new Set<string>();
   /** Stranded orders (vehicle/orderId): when a cancel is due next, and how many were sent. */
   private readonly strandedCancels = new Map<string, { due: number; sent: number }>();
+  /** Horizon trims sent (see cancelStrandedMove), by vehicle: confirmed here once echoed, as no task may own them. */
+  private readonly trims = new Map<string, { orderId: string; updateId: number; serialNumber: string }>();
 
   constructor(
     private readonly ctx: AppContext,
@@ -404,7 +406,7 @@ export class TrafficController {
       const header = { headerId: store.nextId(`vda:${d.vehicle.serialNumber}:order`), timestamp: new Date(now).toISOString() };
       const common = { header, vehicle: d.vehicle, graph: this.ctx.graph, mapId: this.ctx.layout.site.mapId, route: d.route, orderUpdateId: updateId, releasedUpTo };
       const full = task ? buildTripOrder({ ...common, task }) : buildMoveOrder({ ...common, orderId: d.orderId });
-      this.enqueue(d, orderUpdateFrom(full, stitch), after);
+      this.enqueue(d.vehicle, orderUpdateFrom(full, stitch), after);
       if (task) store.updateTask(task.id, { progress: { ...task.progress, updateId }, updatedAt: now });
       if (journal) this.journal(d.vehicleId, journal.type, { ...journal.data, orderId: d.orderId, orderUpdateId: updateId, route: d.route.nodes });
     });
@@ -413,14 +415,14 @@ export class TrafficController {
   }
 
   /** Writes the order (inside the caller's transaction); it is handed to the publisher once that committed. */
-  private enqueue(d: Drive, order: ReturnType<typeof orderUpdateFrom>, afterCommit: (effect: () => void) => void): void {
+  private enqueue(vehicle: Drive['vehicle'], order: ReturnType<typeof orderUpdateFrom>, afterCommit: (effect: () => void) => void): void {
     const row = {
-      topic: vdaTopic({ interfaceName: this.opts.interfaceName, ...d.vehicle }, 'order'),
+      topic: vdaTopic({ interfaceName: this.opts.interfaceName, ...vehicle }, 'order'),
       payload: Buffer.from(encodeVda('order', order)),
       qos: 1 as const,
       retain: false,
       expirySeconds: undefined,
-      correlation: correlationOf.vda(d.vehicle.serialNumber, order.orderId, order.orderUpdateId),
+      correlation: correlationOf.vda(vehicle.serialNumber, order.orderId, order.orderUpdateId),
     };
     const seq = this.ctx.store.enqueue(row);
     const message: OutboxMessage = { ...row, seq, createdAt: this.ctx.clock.now(), sentAt: undefined, attempts: 0, confirmedAt: undefined };
@@ -503,7 +505,7 @@ export class TrafficController {
     const d: Drive = { kind: 'move', orderId, vehicleId: view.id, vehicle, route, task: undefined, pickIndex: undefined, releasedUpTo: Math.max(0, grant.upTo), updateId: 0, acked: -1, startedAt: clock.now() };
     runInTransaction(store, (after) => {
       const header = { headerId: store.nextId(`vda:${vehicle.serialNumber}:order`), timestamp: new Date(clock.now()).toISOString() };
-      this.enqueue(d, buildMoveOrder({ header, vehicle, graph: this.ctx.graph, mapId: this.ctx.layout.site.mapId, orderId, orderUpdateId: 0, route, releasedUpTo: d.releasedUpTo }), after);
+      this.enqueue(d.vehicle, buildMoveOrder({ header, vehicle, graph: this.ctx.graph, mapId: this.ctx.layout.site.mapId, orderId, orderUpdateId: 0, route, releasedUpTo: d.releasedUpTo }), after);
       // Held like a task, so the dispatcher sends it no trip before the drive is done.
       after(() => this.registry.assign(view.id, orderId));
     });
@@ -677,6 +679,9 @@ export class TrafficController {
    *   has reconnected and subscribed to the new broker, reaches no one. That one is the
    *   watchdog's to send first, so it is only repeated after a grace period.
    * The cancel is repeated while the vehicle still reports the order so (a cancel can be lost too).
+   * A vehicle left with nothing but horizon (orders carry a bounded one: a trip past its pick whose
+   * drop was not sent yet) has no base and no action to cancel, and may answer `noOrderToCancel`
+   * keeping it: it gets an update that ends the order at its last base node instead.
    * Seen in the core-crash test: vehicles holding such orders in the lanes and on a drop node
    * blocked every trip behind them.
    */
@@ -685,6 +690,12 @@ export class TrafficController {
     const WATCHDOG_GRACE_MS = 5000;
     /** A cancel the vehicle has not acted on by then is sent again. */
     const RESEND_MS = 10_000;
+    const trim = this.trims.get(view.id);
+    // Taken, refused, or overtaken by another order: either way no longer to be re-sent.
+    if (trim && (s.orderId !== trim.orderId || s.orderUpdateId >= trim.updateId || this.refused(s, trim.orderId, trim.updateId))) {
+      this.trims.delete(view.id);
+      this.ctx.store.confirm(correlationOf.vda(trim.serialNumber, trim.orderId, trim.updateId), this.ctx.clock.now());
+    }
     if (!s.orderId || hasBase(s) || s.driving) return;
     const active = s.nodeStates.length > 0 || s.edgeStates.length > 0 || s.actionStates.some((a) => a.actionStatus === 'WAITING' && (a.actionType === 'pick' || a.actionType === 'drop'));
     if (!active) return;
@@ -708,14 +719,23 @@ export class TrafficController {
     entry.due = now + RESEND_MS;
     entry.sent++;
     const vehicle = { manufacturer: view.manufacturer ?? s.manufacturer, serialNumber: view.serialNumber ?? s.serialNumber };
-    runInTransaction(this.ctx.store, () => {
-      enqueueVdaInstantActions(this.ctx, this.opts.interfaceName, vehicle, [{ actionId: `${s.orderId}-cancel-${now}`, actionType: 'cancelOrder', blockingType: 'HARD' }]);
-      if (entry.sent === 1) this.journal(view.id, TRAFFIC_EVENTS.moveCanceled, { orderId: s.orderId, at: s.lastNodeId, reason });
+    const horizonOnly = s.nodeStates.length > 0 && !s.actionStates.some((a) => a.actionStatus !== 'FINISHED' && a.actionStatus !== 'FAILED') && this.ctx.graph.has(s.lastNodeId);
+    runInTransaction(this.ctx.store, (after) => {
+      if (horizonOnly) {
+        const header = { headerId: this.ctx.store.nextId(`vda:${vehicle.serialNumber}:order`), timestamp: new Date(now).toISOString() };
+        const lastBase = { nodeId: s.lastNodeId, sequenceId: s.lastNodeSequenceId };
+        const updateId = s.orderUpdateId + 1;
+        this.enqueue(vehicle, buildHorizonTrim({ header, vehicle, graph: this.ctx.graph, mapId: this.ctx.layout.site.mapId, orderId: s.orderId, orderUpdateId: updateId, lastBase }), after);
+        after(() => this.trims.set(view.id, { orderId: s.orderId, updateId, serialNumber: vehicle.serialNumber }));
+      } else {
+        enqueueVdaInstantActions(this.ctx, this.opts.interfaceName, vehicle, [{ actionId: `${s.orderId}-cancel-${now}`, actionType: 'cancelOrder', blockingType: 'HARD' }]);
+      }
+      if (entry.sent === 1) this.journal(view.id, TRAFFIC_EVENTS.moveCanceled, { orderId: s.orderId, at: s.lastNodeId, reason, ...(horizonOnly ? { by: 'horizonTrim' } : {}) });
     });
     this.queued = true;
     // Written by instant-actions.ts, not recorded here: the publisher reads the outbox instead.
-    this.uncaptured = true;
-    this.ctx.logger.warn({ deviceId: view.id, orderId: s.orderId, node: s.lastNodeId, reason, attempt: entry.sent }, 'traffic: a stranded order is canceled on its vehicle');
+    if (!horizonOnly) this.uncaptured = true;
+    this.ctx.logger.warn({ deviceId: view.id, orderId: s.orderId, node: s.lastNodeId, reason, attempt: entry.sent, horizonOnly }, 'traffic: a stranded order is canceled on its vehicle');
   }
 
   /** The final state of the trip `orderId` of this vehicle, if it has ended. */

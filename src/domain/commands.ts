@@ -78,8 +78,22 @@ export function tripPlanFor(profile: VehicleProfile, tasks: readonly TaskRecord[
 }
 
 /**
+ * How many unreleased nodes an order (or order update) carries beyond its base. The vehicle
+ * repeats every node it holds in each state (about one a second), and each update re-sends its
+ * horizon: the whole rest of a long route made states several KB and cost more CPU to encode,
+ * parse and store than anything else in a simulated shift. VDA 5050 lets the horizon be partial,
+ * so it is bounded: each base extension's update carries the next HORIZON_NODES, and the route
+ * arrives piecewise. 10 is more than one base extension adds (trafficLookaheadNodes, default 6):
+ * every node released was already the vehicle's horizon, which on the 1 m grid also leaves far
+ * more than its braking distance (2.25 m at 1.5 m/s, 0.5 m/s^2) of known path to plan speed on.
+ */
+export const HORIZON_NODES = 10;
+
+/**
  * A whole trip as one VDA order: nodes up to index `releasedUpTo` (and the edges between them)
- * are the base, released; the rest is horizon. Traffic control releases only the nodes it has
+ * are the base, released; after it comes the horizon: HORIZON_NODES nodes, and at least up to
+ * the trip's last pick, so that a vehicle that cannot do a pick refuses the order itself, at
+ * dispatch, rather than a later update. Traffic control releases only the nodes it has
  * reserved for the vehicle; without `releasedUpTo` everything is released. Node `i` of the
  * route has sequenceId `2i`, so an order update is a slice of the same order.
  */
@@ -102,21 +116,25 @@ export function buildTripOrder(opts: {
   // Each pick goes on the first visit of its node after the previous pick. A stop a re-route
   // left out carries no action: task progress fails that line when the tote is dropped.
   let from = 0;
+  let lastPick = 0;
   for (const p of trip.picks) {
     const i = route.nodes.indexOf(p.nodeId, from);
     if (i < 0) continue;
     byIndex.set(i, [...(byIndex.get(i) ?? []), { actionId: actionIdOf.pick(p.taskId), actionType: p.action.actionType, blockingType: 'HARD', actionParameters: p.action.parameters }]);
     from = i;
+    lastPick = i;
   }
   const last = route.nodes.length - 1;
   byIndex.set(last, [...(byIndex.get(last) ?? []), { actionId: actionIdOf.drop(task.id), actionType: trip.drop.actionType, blockingType: 'HARD', actionParameters: trip.drop.parameters }]);
-  return buildRouteOrder({ ...opts, orderId: task.id, releasedUpTo, actionsAt: (i) => byIndex.get(i) ?? [] });
+  const sentUpTo = Math.max(releasedUpTo + HORIZON_NODES, lastPick);
+  return buildRouteOrder({ ...opts, orderId: task.id, releasedUpTo, sentUpTo, actionsAt: (i) => byIndex.get(i) ?? [] });
 }
 
 /**
  * A VDA order along `route`: node `i` has sequenceId `2i`, nodes up to `releasedUpTo` (and the
- * edges between them) are base, the rest horizon; `actionsAt(i)` puts actions on node `i`.
- * Trips, traffic control's moves and its updates all share this shape.
+ * edges between them) are base, those after it up to `sentUpTo` (default: HORIZON_NODES more)
+ * horizon, the rest not sent yet; `actionsAt(i)` puts actions on node `i`. Trips, traffic
+ * control's moves and its updates all share this shape.
  */
 export function buildRouteOrder(opts: {
   header: Header;
@@ -127,14 +145,17 @@ export function buildRouteOrder(opts: {
   orderUpdateId: number;
   route: Route;
   releasedUpTo: number;
+  /** Index of the last node sent (base or horizon); never before `releasedUpTo`. */
+  sentUpTo?: number;
   actionsAt?: (index: number) => VdaAction[];
 }): VdaOrder {
   const { route, graph, mapId, releasedUpTo } = opts;
-  const nodes: VdaNode[] = route.nodes.map((nodeId, i) => {
+  const sent = Math.min(route.nodes.length, Math.max(releasedUpTo, opts.sentUpTo ?? releasedUpTo + HORIZON_NODES) + 1);
+  const nodes: VdaNode[] = route.nodes.slice(0, sent).map((nodeId, i) => {
     const n = graph.node(nodeId);
     return { nodeId, sequenceId: i * 2, released: i <= releasedUpTo, nodePosition: { x: n.x, y: n.y, mapId, allowedDeviationXY: 0.5 }, actions: opts.actionsAt?.(i) ?? [] };
   });
-  const edges: VdaEdge[] = route.steps.map((s, i) => ({
+  const edges: VdaEdge[] = route.steps.slice(0, Math.max(0, sent - 1)).map((s, i) => ({
     edgeId: s.edgeId,
     sequenceId: i * 2 + 1,
     released: i + 1 <= releasedUpTo,

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { decodeVda, encodeVda } from '../../protocols/index.js';
-import { actionIdOf, buildTripOrder } from './commands.js';
+import { actionIdOf, buildTripOrder, HORIZON_NODES } from './commands.js';
 import type { TaskRecord } from './records.js';
 import { RouteGraph } from './route-graph.js';
-import { buildMoveOrder, orderUpdateFrom } from './traffic-orders.js';
+import { buildHorizonTrim, buildMoveOrder, orderUpdateFrom } from './traffic-orders.js';
 
 const graph = new RouteGraph({
   graph: {
@@ -80,5 +80,72 @@ describe('trip orders with a base and a horizon', () => {
     expect(move.nodes.map((n) => n.released)).toEqual([true, true, true, false, false]);
     expect(move.edges.map((e) => e.released)).toEqual([true, true, false, false]);
     expect(move.nodes[4]?.nodePosition).toMatchObject({ x: 8, y: 0, mapId: 'map' });
+  });
+});
+
+// n0 - n1 - ... - n39 on a line: a route much longer than the horizon.
+const LONG = 40;
+const longGraph = new RouteGraph({
+  graph: {
+    nodes: Array.from({ length: LONG }, (_, i) => ({ id: `n${i}`, x: i, y: 0 })),
+    edges: Array.from({ length: LONG - 1 }, (_, i) => ({ id: `e${i}`, from: `n${i}`, to: `n${i + 1}` })),
+  },
+});
+const longRoute = longGraph.routeAlong(Array.from({ length: LONG }, (_, i) => `n${i}`))!;
+const longCommon = { ...common, graph: longGraph, route: longRoute };
+const tripTo = (pickNodeId: string): TaskRecord => ({ ...task, plan: { ...task.plan, pickNodeId, dropNodeId: `n${LONG - 1}` } });
+const ids = (o: { nodes: { nodeId: string }[] }): string[] => o.nodes.map((n) => n.nodeId);
+const actionIds = (o: { nodes: { actions: { actionId: string }[] }[] }): string[] => o.nodes.flatMap((n) => n.actions.map((a) => a.actionId));
+
+describe('a bounded horizon', () => {
+  it('an order carries its base and HORIZON_NODES nodes beyond it, not the whole route', () => {
+    const order = buildTripOrder({ ...longCommon, task: tripTo('n3'), orderUpdateId: 0, releasedUpTo: 5 });
+    expect(order.nodes).toHaveLength(5 + HORIZON_NODES + 1);
+    expect(order.edges).toHaveLength(order.nodes.length - 1);
+    expect(order.nodes.filter((n) => n.released)).toHaveLength(6);
+    expect(order.nodes.at(-1)).toMatchObject({ nodeId: `n${5 + HORIZON_NODES}`, released: false });
+    expect(order.edges.at(-1)).toMatchObject({ endNodeId: `n${5 + HORIZON_NODES}`, released: false });
+    // The drop's node is not sent yet, so neither is the drop: it comes with a later update.
+    expect(actionIds(order)).toEqual([actionIdOf.pick('T-1')]);
+    expect(decodeVda('order', encodeVda('order', order))).toEqual(order);
+  });
+
+  it('reaches at least to the last pick, so a vehicle that cannot pick refuses the order at once', () => {
+    const order = buildTripOrder({ ...longCommon, task: tripTo('n30'), orderUpdateId: 0, releasedUpTo: 2 });
+    expect(ids(order).at(-1)).toBe('n30');
+    expect(order.nodes.at(-1)?.actions.map((a) => a.actionId)).toEqual([actionIdOf.pick('T-1')]);
+    expect(order.nodes.filter((n) => n.released)).toHaveLength(3);
+  });
+
+  it('each update carries the extended base and the next HORIZON_NODES, the last one the drop', () => {
+    const t = tripTo('n3');
+    const first = orderUpdateFrom(buildTripOrder({ ...longCommon, task: t, orderUpdateId: 1, releasedUpTo: 12 }), 6);
+    expect(ids(first)[0]).toBe('n6');
+    expect(ids(first).at(-1)).toBe(`n${12 + HORIZON_NODES}`);
+    expect(first.nodes.filter((n) => n.released).map((n) => n.nodeId).at(-1)).toBe('n12');
+    expect(first.edges).toHaveLength(first.nodes.length - 1);
+    expect(actionIds(first)).toEqual([]);
+    const last = orderUpdateFrom(buildTripOrder({ ...longCommon, task: t, orderUpdateId: 2, releasedUpTo: 30 }), 12);
+    expect(ids(last).at(-1)).toBe(`n${LONG - 1}`);
+    expect(actionIds(last)).toEqual([actionIdOf.drop('T-1')]);
+  });
+
+  it('without traffic control (everything released) the whole route is sent', () => {
+    const order = buildTripOrder({ ...longCommon, task: tripTo('n3'), orderUpdateId: 0 });
+    expect(order.nodes).toHaveLength(LONG);
+    expect(order.nodes.every((n) => n.released)).toBe(true);
+  });
+
+  it('a move order is bounded the same way', () => {
+    const move = buildMoveOrder({ ...longCommon, orderId: 'move-amr-1-2', orderUpdateId: 0, releasedUpTo: 4 });
+    expect(ids(move).at(-1)).toBe(`n${4 + HORIZON_NODES}`);
+    expect(move.edges).toHaveLength(4 + HORIZON_NODES);
+  });
+
+  it('a horizon trim is an update of the last base node alone, released, with no edges', () => {
+    const trim = buildHorizonTrim({ ...longCommon, orderId: 'T-1', orderUpdateId: 4, lastBase: { nodeId: 'n12', sequenceId: 24 } });
+    expect(trim).toMatchObject({ orderId: 'T-1', orderUpdateId: 4, edges: [] });
+    expect(trim.nodes).toEqual([{ nodeId: 'n12', sequenceId: 24, released: true, nodePosition: { x: 12, y: 0, mapId: 'map', allowedDeviationXY: 0.5 }, actions: [] }]);
+    expect(decodeVda('order', encodeVda('order', trim))).toEqual(trim);
   });
 });
