@@ -146,11 +146,7 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
   const tokens = withExtraTokens(loadTokens({ tokens: config.tokens, dataDir: config.dataDir }), overrides.extraTokens ?? []);
   for (const w of tokens.warnings) log.warn(w);
 
-  const store = new SqliteStore({
-    dataDir: overrides.inMemoryStore === true ? ':memory:' : config.dataDir,
-    clock,
-    checkpointInBackground: { onError: (err) => log.warn({ err }, 'background WAL checkpoint failed; checkpointing inside commits again') },
-  });
+  const store = new SqliteStore({ dataDir: overrides.inMemoryStore === true ? ':memory:' : config.dataDir, clock });
   const seed = seedFromLayout(store, layout);
   log.info({ store: store.path, schemaVersion: store.schemaVersion, ...seed }, 'store open');
 

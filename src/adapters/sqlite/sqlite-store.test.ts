@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -245,39 +245,6 @@ describe('SqliteStore', () => {
     const last = store.txSyncLater(() => store.upsertSku({ sku: 'S9', name: 'last' })).durable;
     store.close();
     await expect(last).resolves.toBeUndefined();
-  });
-
-  it('checkpoints the WAL on its own thread, not inside commits, and the log starts over', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pw-store-'));
-    dirs.push(dir);
-    const store = new SqliteStore({ dataDir: dir, clock, checkpointInBackground: { intervalMs: 20, restartFrames: 200 } });
-    // Commits no longer checkpoint: the main connection's automatic threshold is off.
-    expect(store.pragma('wal_autocheckpoint')).toBe(0);
-    const payload = Buffer.alloc(6000, 7);
-    const walBytes = (): number => statSync(join(dir, 'pickwire.sqlite-wal')).size;
-    // ~4 pages per command: well past the restart threshold over the run.
-    for (let round = 0; round < 20; round++) {
-      store.tx(() => {
-        for (let i = 0; i < 20; i++) store.enqueue({ topic: `t/${round}/${i}`, payload, qos: 1, retain: false, expirySeconds: undefined, correlation: undefined });
-      });
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    const deadline = Date.now() + 10_000;
-    while ((store.walCheckpoints?.checkpoints ?? 0) === 0 || (store.walCheckpoints?.restarts ?? 0) === 0) {
-      if (Date.now() > deadline) throw new Error(`no background checkpoint: ${JSON.stringify(store.walCheckpoints)}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(store.walCheckpoints?.errors).toBe(0);
-    // After a restart the next commit writes from the start of the log again: it stays bounded.
-    const before = walBytes();
-    for (let i = 0; i < 5; i++) store.tx(() => store.enqueue({ topic: 'after', payload, qos: 1, retain: false, expirySeconds: undefined, correlation: undefined }));
-    expect(walBytes()).toBeLessThanOrEqual(before);
-    // Everything committed is there, in the file and after reopening.
-    expect(store.unsent(1000)).toHaveLength(405);
-    store.close();
-    const again = new SqliteStore({ dataDir: dir, clock });
-    expect(again.unsent(1000)).toHaveLength(405);
-    again.close();
   });
 
   it('keeps outbox rows pending until the device echo confirms them', () => {

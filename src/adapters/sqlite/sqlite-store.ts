@@ -1,5 +1,4 @@
 import { closeSync, fsync, fsyncSync, mkdirSync, openSync } from 'node:fs';
-import { WalCheckpointer, type WalCheckpointOptions } from './wal-checkpoint.js';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Clock, IdempotencyRecord, OrderQuery, Store } from '../../ports.js';
@@ -17,11 +16,6 @@ export interface SqliteStoreOptions {
   dataDir: string;
   clock: Clock;
   fileName?: string;
-  /**
-   * Checkpoint the WAL on a worker thread instead of inside commits (./wal-checkpoint.ts): what
-   * the running core wants, while short-lived stores (tests, tools) keep SQLite's automatic one.
-   */
-  checkpointInBackground?: WalCheckpointOptions;
 }
 
 /**
@@ -59,7 +53,6 @@ export class SqliteStore implements Store {
   private syncing: Promise<void> | undefined;
   private nextSync: Promise<void> | undefined;
   private closed = false;
-  private readonly checkpointer: WalCheckpointer | undefined;
 
   constructor(opts: SqliteStoreOptions) {
     this.clock = opts.clock;
@@ -89,12 +82,6 @@ export class SqliteStore implements Store {
     this.exceptions = new ExceptionsTable(this.db);
     this.kpi = new KpiQueries(this.db);
     this.shipments = new ShipmentsTable(this.db);
-    if (opts.checkpointInBackground && this.path !== ':memory:') this.checkpointer = new WalCheckpointer(this.db, this.path, opts.checkpointInBackground);
-  }
-
-  /** The background checkpointer's counters, when there is one. */
-  get walCheckpoints(): WalCheckpointer['stats'] | undefined {
-    return this.checkpointer?.stats;
   }
 
   get schemaVersion(): number {
@@ -581,7 +568,6 @@ export class SqliteStore implements Store {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.checkpointer?.stop();
     // Commits still waiting for their WAL fsync are made durable here; a sync in flight on the
     // thread pool closes the descriptor when it returns, so its number is never reused under it.
     if (this.walFd !== undefined) {
