@@ -146,19 +146,22 @@ describe('release per pass', () => {
     expect(r.release.runOnce(1)).toBe(0);
   });
 
-  it('releases one line per pass while lines trickle in, doubling up to four while a backlog lasts', async () => {
+  it('releases one line per pass while few wait, doubling up to four while a queue of eight or more lasts', async () => {
     const r = rigFor(dirs, stores);
     const limits = vi.spyOn(r.release, 'runOnce');
-    for (let i = 0; i < 10; i++) await submitOrder(r, 1, `c-${i}`);
-    r.dispatcher.runOnce();
-    // Passes 1, 2, 4 and 4 lines; the last found only 3 waiting, so the backlog is over.
-    expect(limits.mock.calls.map(([limit]) => limit)).toEqual([1, 2, 4, 4]);
-    expect(limits.mock.results.map((res) => res.value as number)).toEqual([1, 2, 4, 3]);
-    limits.mockClear();
-    await submitOrder(r, 1, 'c-late');
-    r.dispatcher.runOnce();
-    expect(limits.mock.calls.map(([limit]) => limit)).toEqual([1, 2]);
-    expect(limits.mock.results.map((res) => res.value as number)).toEqual([1, 0]);
+    const passes = async (orders: number): Promise<{ limits: number[]; released: number[] }> => {
+      limits.mockClear();
+      for (let i = 0; i < orders; i++) await submitOrder(r, 1, `c-${orders}-${i}`);
+      r.dispatcher.runOnce();
+      return { limits: limits.mock.calls.map(([limit]) => limit as number), released: limits.mock.results.map((res) => res.value as number) };
+    };
+    // A few orders at once (one group commit's worth): one line per pass all the same.
+    expect(await passes(4)).toEqual({ limits: [1, 1, 1, 1, 1], released: [1, 1, 1, 1, 0] });
+    // A queue of 30: 1, 2, then 4 per pass while 8 or more still wait, then one at a time again.
+    expect(await passes(30)).toEqual({
+      limits: [1, 2, 4, 4, 4, 4, 4, 1, 1, 1, 1, 1, 1, 1, 1],
+      released: [1, 2, 4, 4, 4, 4, 4, 1, 1, 1, 1, 1, 1, 1, 0],
+    });
   });
 });
 

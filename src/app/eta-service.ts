@@ -537,7 +537,8 @@ export class EtaService {
   private releaseQueueAt(now: number): ReleaseQueue {
     if (this.releaseQueue && now - this.releaseQueue.at < SNAPSHOT_TTL_MS) return this.releaseQueue;
     const { store, siteId } = this.ctx;
-    const lines = store.releasableLines({ site: siteId, limit: RELEASE_SCAN });
+    // Ids and zones only: parsing thousands of full line rows each second held the event loop ~100 ms.
+    const lines = store.releaseQueue({ site: siteId, limit: RELEASE_SCAN });
     const rank = new Map<string, number>();
     const amrBefore = [0];
     lines.forEach((l, i) => {

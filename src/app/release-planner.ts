@@ -20,8 +20,11 @@ export interface ReleaseOptions {
 
 /** Hand-overs to other sites per pass: bounded so one pass never holds the event loop long. */
 const HANDOVER_BATCH = 500;
-/** Lines read past the limit to finish the last order begun (an order's lines share trips). */
-const ORDER_LINES_BEYOND_LIMIT = 64;
+/**
+ * Lines read past the limit: to finish the last order begun (an order's lines share trips; a
+ * longer order's rest goes first in the next run), and to see whether a queue is building.
+ */
+const ORDER_LINES_BEYOND_LIMIT = 16;
 
 /**
  * The first `limit` lines, and the rest of the last order among them: lines of one order are
@@ -58,10 +61,19 @@ export class ReleasePlanner {
    * commands them at once beats one that releases a backlog and commands it all at its end.
    * The ids of this site's lines released are added to `releasedHere` when given.
    */
+  /**
+   * Lines of this site left waiting by the last run, as far as it read (up to
+   * ORDER_LINES_BEYOND_LIMIT past its limit): how deep the queue is, for the dispatcher's choice
+   * of how many to release per pass.
+   */
+  waiting = 0;
+
   runOnce(limit = Number.POSITIVE_INFINITY, releasedHere?: Set<string>): number {
     const { store, siteId } = this.ctx;
     const window = this.opts.window - store.countActiveLines(siteId);
-    const here = window > 0 && limit > 0 ? wholeOrders(store.releasableLines({ site: siteId, limit: Math.min(window, limit + ORDER_LINES_BEYOND_LIMIT) }), limit) : [];
+    const read = window > 0 && limit > 0 ? store.releasableLines({ site: siteId, limit: Math.min(window, limit + ORDER_LINES_BEYOND_LIMIT) }) : [];
+    const here = wholeOrders(read, limit);
+    this.waiting = read.length - here.length;
     const elsewhere = this.otherSites.flatMap((site) => store.releasableLines({ site, limit: HANDOVER_BATCH }));
     if (here.length === 0 && elsewhere.length === 0) return 0;
     let released = 0;

@@ -458,6 +458,10 @@ export class SqliteStore implements Store {
     return (this.stmts.releasableLines.all(q.site, q.limit) as rows.LineRow[]).map(rows.toLine);
   }
 
+  releaseQueue(q: { site: string; limit: number }): { id: string; zone: string | undefined }[] {
+    return (this.stmts.releaseQueue.all(q.site, q.limit) as { id: string; zone: string | null }[]).map((r) => ({ id: r.id, zone: r.zone ?? undefined }));
+  }
+
   /**
    * Calls `watcher` with a task's id whenever it is inserted or updated — the only two writes to
    * tasks — before the statement runs and even if its transaction later rolls back (then a
@@ -582,6 +586,13 @@ export class SqliteStore implements Store {
   }
 }
 
+/** Lines of a site waiting for release, in release order: most urgent first (the release planner's queue). */
+const RELEASE_ORDER = `FROM order_lines l JOIN orders o ON o.id = l.order_id
+  WHERE l.state = 'SOURCED' AND l.site = ?
+    AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.order_id = l.order_id AND h.status = 'open')
+  ORDER BY o.priority DESC, coalesce(o.promised_by, 9007199254740991), o.created_at, l.order_id, l.line_no
+  LIMIT ?`;
+
 function prepare(db: Database.Database) {
   return {
     readSequence: db.prepare('SELECT value FROM sequences WHERE name = ?'),
@@ -666,13 +677,8 @@ function prepare(db: Database.Database) {
        ORDER BY coalesce(json_extract(l.snapshot, '$.context.promiseDate'), 9007199254740991), o.created_at, l.order_id, l.line_no`,
     ),
     countActiveLines: db.prepare("SELECT count(*) AS n FROM order_lines WHERE state IN ('RELEASED', 'PICKING') AND site = ?"),
-    releasableLines: db.prepare(
-      `SELECT l.* FROM order_lines l JOIN orders o ON o.id = l.order_id
-       WHERE l.state = 'SOURCED' AND l.site = ?
-         AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.order_id = l.order_id AND h.status = 'open')
-       ORDER BY o.priority DESC, coalesce(o.promised_by, 9007199254740991), o.created_at, l.order_id, l.line_no
-       LIMIT ?`,
-    ),
+    releasableLines: db.prepare(`SELECT l.* ${RELEASE_ORDER}`),
+    releaseQueue: db.prepare(`SELECT l.id, l.zone ${RELEASE_ORDER}`),
     insertTask: db.prepare(
       `INSERT INTO tasks(id, line_id, step, kind, device_class, device_id, state, load_id, plan, progress, attempts, created_at, updated_at)
        VALUES (@id, @line_id, @step, @kind, @device_class, @device_id, @state, @load_id, @plan, @progress, @attempts, @created_at, @updated_at)`,
