@@ -317,6 +317,28 @@ export const MIGRATIONS: readonly Migration[] = [
         FROM outbox_entries e JOIN outbox_payloads p ON p.seq = e.seq;
     `,
   },
+  {
+    version: 11,
+    name: "order lines carry their order's release key, so the release queue is read in index order",
+    // The release queue (most urgent first: order priority, promise, age) was sorted from every
+    // SOURCED line joined with its order on each read; with a backlog of tens of thousands of
+    // lines the ETA service's once-a-second ranking held the event loop 100-170 ms. The order's
+    // key is copied onto its lines when they are inserted (orders never change it afterwards;
+    // the trigger keeps them in step should that change), and a partial index holds the queue.
+    sql: `
+      ALTER TABLE order_lines ADD COLUMN release_priority INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE order_lines ADD COLUMN release_promised INTEGER NOT NULL DEFAULT 9007199254740991;
+      ALTER TABLE order_lines ADD COLUMN release_created INTEGER NOT NULL DEFAULT 0;
+      UPDATE order_lines SET (release_priority, release_promised, release_created) =
+        (SELECT o.priority, coalesce(o.promised_by, 9007199254740991), o.created_at FROM orders o WHERE o.id = order_lines.order_id);
+      CREATE TRIGGER orders_release_key AFTER UPDATE OF priority, promised_by, created_at ON orders
+      BEGIN
+        UPDATE order_lines SET release_priority = new.priority, release_promised = coalesce(new.promised_by, 9007199254740991), release_created = new.created_at
+        WHERE order_id = new.id;
+      END;
+      CREATE INDEX lines_release_queue ON order_lines(site, release_priority DESC, release_promised, release_created, order_id, line_no) WHERE state = 'SOURCED';
+    `,
+  },
 ];
 
 /** Applies every migration newer than the file's `user_version`; returns the versions applied. */

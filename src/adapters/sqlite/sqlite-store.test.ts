@@ -222,6 +222,41 @@ describe('SqliteStore', () => {
     store.close();
   });
 
+  it('queues SOURCED lines for release by priority, promise and age, from the order key its lines carry since migration 11', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pw-store-'));
+    dirs.push(dir);
+    const old = new Database(join(dir, 'pickwire.sqlite'));
+    migrate(old, MIGRATIONS.filter((m) => m.version <= 10));
+    const order = old.prepare(
+      `INSERT INTO orders(id, channel, customer_id, status, fulfilment, snapshot, body, priority, promised_by, created_at, updated_at)
+       VALUES (?, 'web', 'c', 'OPEN', 'SOURCED', '{}', '{}', ?, ?, ?, 0)`,
+    );
+    const line = old.prepare(`INSERT INTO order_lines(id, order_id, line_no, sku, quantity, state, site, snapshot, updated_at) VALUES (?, ?, ?, 'S', 1, 'SOURCED', 'A', '{}', 0)`);
+    order.run('O-late', 0, null, 30);
+    order.run('O-promised', 0, 500, 40);
+    line.run('O-late-2', 'O-late', 2);
+    line.run('O-late-1', 'O-late', 1);
+    line.run('O-promised-1', 'O-promised', 1);
+    old.close();
+    // Written before the migration: the key comes from the orders.
+    const store = new SqliteStore({ dataDir: dir, clock });
+    const queue = (): string[] => store.releaseQueue({ site: 'A', limit: 10 }).map((l) => l.id);
+    expect(queue()).toEqual(['O-promised-1', 'O-late-1', 'O-late-2']);
+    // Written after: the insert copies it. An urgent order goes first, an older one before a newer.
+    const insert = (id: string, priority: number, createdAt: number): void => {
+      store.insertOrder({ id, externalId: undefined, channel: 'web', customerId: 'c', status: 'OPEN', fulfilment: 'SOURCED', snapshot: {} as never, body: {} as never, priority, promisedBy: undefined, createdAt, updatedAt: createdAt });
+      store.insertLine({ id: `${id}-1`, orderId: id, lineNo: 1, sku: 'S', quantity: 1, state: 'SOURCED', site: 'A', location: undefined, zone: undefined, snapshot: {} as never, updatedAt: createdAt });
+    };
+    insert('O-urgent', 5, 50);
+    insert('O-early', 0, 10);
+    expect(queue()).toEqual(['O-urgent-1', 'O-promised-1', 'O-early-1', 'O-late-1', 'O-late-2']);
+    expect(store.releasableLines({ site: 'A', limit: 2 }).map((l) => l.id)).toEqual(['O-urgent-1', 'O-promised-1']);
+    // A line released leaves the queue.
+    store.tx(() => store.updateLine('O-urgent-1', { state: 'RELEASED', site: 'A', location: undefined, zone: undefined, snapshot: {} as never, updatedAt: 60 }));
+    expect(queue()[0]).toBe('O-promised-1');
+    store.close();
+  });
+
   it('commits with txSyncLater before the WAL is synced, resolves once it is, and stays synchronous=FULL for everything else', async () => {
     const { store } = openTemp();
     const { result, durable } = store.txSyncLater(() => {

@@ -586,11 +586,15 @@ export class SqliteStore implements Store {
   }
 }
 
-/** Lines of a site waiting for release, in release order: most urgent first (the release planner's queue). */
-const RELEASE_ORDER = `FROM order_lines l JOIN orders o ON o.id = l.order_id
+/**
+ * Lines of a site waiting for release, in release order: most urgent first (the release
+ * planner's queue) — the order's priority, then its promise, then its age. Read along the
+ * lines_release_queue index (migration 11), so a LIMIT stops early however long the queue is.
+ */
+const RELEASE_ORDER = `FROM order_lines l
   WHERE l.state = 'SOURCED' AND l.site = ?
     AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.order_id = l.order_id AND h.status = 'open')
-  ORDER BY o.priority DESC, coalesce(o.promised_by, 9007199254740991), o.created_at, l.order_id, l.line_no
+  ORDER BY l.release_priority DESC, l.release_promised, l.release_created, l.order_id, l.line_no
   LIMIT ?`;
 
 function prepare(db: Database.Database) {
@@ -659,8 +663,10 @@ function prepare(db: Database.Database) {
     listHoldsByStatus: db.prepare('SELECT * FROM holds WHERE status = @status ORDER BY created_at, id LIMIT @limit'),
     resolveHold: db.prepare('UPDATE holds SET status = ?, resolved_at = ?, resolved_by = ?, note = ? WHERE id = ?'),
     insertLine: db.prepare(
-      `INSERT INTO order_lines(id, order_id, line_no, sku, quantity, state, site, location, zone, snapshot, updated_at)
-       VALUES (@id, @order_id, @line_no, @sku, @quantity, @state, @site, @location, @zone, @snapshot, @updated_at)`,
+      // The order's release key goes onto the line (migration 11); a missing order fails NOT NULL.
+      `INSERT INTO order_lines(id, order_id, line_no, sku, quantity, state, site, location, zone, snapshot, updated_at, release_priority, release_promised, release_created)
+       VALUES (@id, @order_id, @line_no, @sku, @quantity, @state, @site, @location, @zone, @snapshot, @updated_at,
+         (SELECT priority FROM orders WHERE id = @order_id), (SELECT coalesce(promised_by, 9007199254740991) FROM orders WHERE id = @order_id), (SELECT created_at FROM orders WHERE id = @order_id))`,
     ),
     updateLine: db.prepare(
       'UPDATE order_lines SET state = ?, site = ?, location = ?, zone = ?, snapshot = ?, updated_at = ? WHERE id = ?',
