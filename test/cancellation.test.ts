@@ -152,7 +152,10 @@ describe('cancellation over MQTT with the simulated site', () => {
       expect(sim).toBeDefined();
       await waitFor('the vehicle to finish the cancel', () => sim?.vehicle.state.actionStates.some((a) => a.actionId === `${trip.id}-cancel` && a.actionStatus === 'FINISHED') || undefined, 20_000, 20);
       const vs = sim?.vehicle.state;
-      expect(vs?.actionStates.find((a) => a.actionId === `${trip.id}-drop`)?.actionStatus).toBe('FAILED');
+      // Nothing of the canceled trip is left to do. The drop failed if it had reached the vehicle;
+      // orders carry a bounded horizon, so when the drop node was still beyond it, it never did.
+      expect(vs?.actionStates.filter((a) => a.actionId.startsWith(trip.id) && a.actionStatus !== 'FINISHED' && a.actionStatus !== 'FAILED')).toEqual([]);
+      expect(vs?.actionStates.find((a) => a.actionId === `${trip.id}-drop`)?.actionStatus ?? 'not sent').toMatch(/^(FAILED|not sent)$/);
       expect(vs?.nodeStates).toEqual([]);
       await waitFor('the vehicle to be free', () => h.core.registry.freeVehicles(Date.now()).some((v) => v.id === vehicleId) || undefined, 20_000, 50);
 
