@@ -79,6 +79,13 @@ const ON_NODE_M = 0.05;
 /** An unresolved deadlock is journaled again after this long, not on every tick. */
 const UNRESOLVED_REPEAT_MS = 30_000;
 const MOVE_PREFIX = 'move-';
+/**
+ * After a restart, how long vehicles that held trips may take to report before the others are
+ * granted new nodes anyway (each is asked for its state at start and reports about once a
+ * second; one silent for longer is the watchdog's, which takes its trip back).
+ */
+const RECOVERY_MAX_MS = 10_000;
+const ACTIVE_TRIP_STATES: readonly TaskState[] = ['DISPATCHED', 'RUNNING', 'PAUSED'];
 /** Hops an idle vehicle drives further to stand in a dead end rather than on a lane. */
 const IDLE_DEAD_END_BONUS = 30;
 /**
@@ -97,6 +104,15 @@ export class TrafficController {
   private uncaptured = false;
   private idleCheckPending = false;
   private stopped = false;
+  /**
+   * Vehicles that held a trip when this controller started and have not reported since, and
+   * when that started (undefined until first asked). Their released nodes are known only from
+   * their own states, so until each has reported, no node is granted to anyone: a node the
+   * previous run released to a vehicle not heard from yet would look free and could be released
+   * a second time (seen in test/reliability/core-crash.test.ts: two vehicles with the pack node
+   * released, head-on in its lane).
+   */
+  private unadopted: { vehicles: Set<string>; since: number } | undefined;
   /** Orders not sent by traffic control that overlap another vehicle's nodes, logged once each. */
   private readonly overlapsLogged = new Set<string>();
   /** Stranded orders (vehicle/orderId): when a cancel is due next, and how many were sent. */
@@ -120,7 +136,8 @@ export class TrafficController {
   startTrip(view: DeviceView, task: TaskRecord, route: Route): number {
     const start = route.nodes[0] as string;
     if (!this.table.plan(view.id)) this.table.park(view.id, start);
-    const grant = this.table.reservePath(view.id, route.nodes, 0, this.opts.lookahead);
+    // While vehicles of the previous run are still to report, only the node it stands on.
+    const grant = this.table.reservePath(view.id, route.nodes, 0, this.recovering() ? 0 : this.opts.lookahead);
     const releasedUpTo = Math.max(0, grant.upTo);
     this.drives.set(view.id, {
       kind: 'trip',
@@ -150,15 +167,37 @@ export class TrafficController {
   /** Every VDA state, after the registry and task progress have seen it. */
   onVdaState(view: DeviceView, s: VdaState): void {
     try {
+      // Heard from: what it was released is in this state, and adopt() below takes it over.
+      this.recovering();
+      this.unadopted?.vehicles.delete(view.id);
       this.onState(view, s);
     } finally {
       this.flush();
     }
   }
 
+  /**
+   * Whether vehicles that held trips before this controller started are still to report (see
+   * `unadopted`); worked out from the store on first use, and over after RECOVERY_MAX_MS.
+   */
+  private recovering(): boolean {
+    const now = this.ctx.clock.now();
+    if (!this.unadopted) {
+      const vehicles = new Set<string>();
+      for (const t of this.ctx.store.tasksInStates(ACTIVE_TRIP_STATES, { devices: 'amr' })) if (t.deviceId !== undefined) vehicles.add(t.deviceId);
+      this.unadopted = { vehicles, since: now };
+    }
+    if (this.unadopted.vehicles.size > 0 && now - this.unadopted.since > RECOVERY_MAX_MS) {
+      this.ctx.logger.warn({ vehicles: [...this.unadopted.vehicles] }, 'traffic: vehicles that held trips before the restart have not reported; granting nodes to the others again');
+      this.unadopted.vehicles.clear();
+    }
+    return this.unadopted.vehicles.size > 0;
+  }
+
   /** Periodic: retry waiting vehicles, move idle ones out of the way, break deadlocks. */
   tick(): void {
     try {
+      if (this.recovering()) return;
       this.retryWaiting();
       this.moveIdleBlockers();
       this.breakDeadlock();
@@ -370,7 +409,7 @@ export class TrafficController {
    * reservation reaches.
    */
   private extend(d: Drive, when: { asked?: boolean; waiting?: boolean } = {}): void {
-    if (d.acked < d.updateId || d.unstitchable === true) return;
+    if (d.acked < d.updateId || d.unstitchable === true || this.recovering()) return;
     const plan = this.table.plan(d.vehicleId);
     if (!plan || d.releasedUpTo >= d.route.nodes.length - 1) return;
     if (!when.asked && !when.waiting && d.releasedUpTo - plan.at > 1) return;
