@@ -26,6 +26,7 @@ import { seedFromLayout } from './site-seed.js';
 import { SourcingService } from './sourcing-service.js';
 import { TaskProgressService } from './task-progress.js';
 import { ManualClock, testAppContext } from './testing/app-context.js';
+import { idleVehicleState } from './testing/vda-state.js';
 
 const layout = loadSiteLayout('demo');
 const WATCHDOG_MS = 15_000;
@@ -44,25 +45,7 @@ interface Rig {
   committed: OutboxMessage[][];
 }
 
-function vdaState(over: Partial<VdaState> = {}): VdaState {
-  return {
-    ...VDA_SAMPLES.state,
-    manufacturer: amr.manufacturer ?? 'pickwire',
-    serialNumber: amr.serialNumber,
-    orderId: '',
-    orderUpdateId: 0,
-    lastNodeId: amr.startNode,
-    driving: false,
-    nodeStates: [],
-    edgeStates: [],
-    actionStates: [],
-    loads: [],
-    errors: [],
-    information: [],
-    batteryState: { batteryCharge: 90, charging: false },
-    ...over,
-  };
-}
+const vdaState = (over: Partial<VdaState> = {}): VdaState => idleVehicleState(amr, over);
 
 describe('Dispatcher', () => {
   const dirs: string[] = [];

@@ -6,7 +6,6 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { VdaState } from '../../protocols/index.js';
-import { VDA_SAMPLES } from '../../protocols/testdata/vda5050-samples.js';
 import { loadSiteLayout } from '../adapters/site-loader.js';
 import { SqliteStore } from '../adapters/sqlite/sqlite-store.js';
 import { actionIdOf } from '../domain/commands.js';
@@ -22,6 +21,7 @@ import { seedFromLayout } from './site-seed.js';
 import { SourcingService } from './sourcing-service.js';
 import { TaskProgressService } from './task-progress.js';
 import { ManualClock, testAppContext } from './testing/app-context.js';
+import { idleVehicleState } from './testing/vda-state.js';
 
 const layout = loadSiteLayout('demo');
 const amr = layout.devices.amrs[0]!;
@@ -64,25 +64,7 @@ function rig(tripBatchSize: number): Rig {
   return { store, clock, registry, dispatcher, progress, watchdog, intake: new OrderIntake(ctx, lines, sourcing, { maxLineQuantity: 100 }) };
 }
 
-function vdaState(over: Partial<VdaState> = {}): VdaState {
-  return {
-    ...VDA_SAMPLES.state,
-    manufacturer: amr.manufacturer ?? 'pickwire',
-    serialNumber: amr.serialNumber,
-    orderId: '',
-    orderUpdateId: 0,
-    lastNodeId: amr.startNode,
-    driving: false,
-    nodeStates: [],
-    edgeStates: [],
-    actionStates: [],
-    loads: [],
-    errors: [],
-    information: [],
-    batteryState: { batteryCharge: 90, charging: false },
-    ...over,
-  };
-}
+const vdaState = (over: Partial<VdaState> = {}): VdaState => idleVehicleState(amr, over);
 
 /** The vehicle is heard now (the registry first, as ingest does). */
 const hear = (r: Rig, s: VdaState): void => void r.registry.onVdaState(amr.serialNumber, s, r.clock.now());

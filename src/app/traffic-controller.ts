@@ -181,6 +181,8 @@ export class TrafficController {
    * `unadopted`); worked out from the store on first use, and over after RECOVERY_MAX_MS.
    */
   private recovering(): boolean {
+    // Every vehicle state asks: once recovery is over, that is one comparison.
+    if (this.unadopted?.vehicles.size === 0) return false;
     const now = this.ctx.clock.now();
     if (!this.unadopted) {
       const vehicles = new Set<string>();
