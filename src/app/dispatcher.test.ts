@@ -129,7 +129,7 @@ describe('release per pass', () => {
     expect(r.release.runOnce(1)).toBe(0);
   });
 
-  it('releases one line per pass while few wait, doubling up to four while a queue of eight or more lasts', async () => {
+  it('releases one line per pass while few wait, two while a queue of eight or more lasts', async () => {
     const r = rigFor(dirs, stores);
     const limits = vi.spyOn(r.release, 'runOnce');
     const passes = async (orders: number): Promise<{ limits: number[]; released: number[] }> => {
@@ -140,10 +140,10 @@ describe('release per pass', () => {
     };
     // A few orders at once (one group commit's worth): one line per pass all the same.
     expect(await passes(4)).toEqual({ limits: [1, 1, 1, 1, 1], released: [1, 1, 1, 1, 0] });
-    // A queue of 30: 1, 2, then 4 per pass while 8 or more still wait, then one at a time again.
+    // A queue of 30: 1, then 2 per pass while 8 or more still wait, then one at a time again.
     expect(await passes(30)).toEqual({
-      limits: [1, 2, 4, 4, 4, 4, 4, 1, 1, 1, 1, 1, 1, 1, 1],
-      released: [1, 2, 4, 4, 4, 4, 4, 1, 1, 1, 1, 1, 1, 1, 0],
+      limits: [1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1],
+      released: [1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0],
     });
   });
 });

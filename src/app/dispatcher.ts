@@ -13,7 +13,7 @@
  */
 import { encodeVda, encodeWcs, vdaTopic, wcsTopic, type VdaState } from '../../protocols/index.js';
 import { actionIdOf, buildStepJob, buildTripOrder, planStopsRoute, tripPlanFor } from '../domain/commands.js';
-import { cheapestCandidates, compareUrgency, DEFAULT_ASSIGNMENT_WEIGHTS, orderStops, type AssignmentWeights, type CandidateFacts, type CostBreakdown } from '../domain/assignment.js';
+import { CheapestCandidates, compareUrgency, DEFAULT_ASSIGNMENT_WEIGHTS, orderStops, type AssignmentWeights, type CandidateFacts, type CostBreakdown } from '../domain/assignment.js';
 import type { Route } from '../domain/route-graph.js';
 import { TravelTimes } from '../domain/travel-times.js';
 import { STANDARD_PROFILE } from '../domain/vehicle-profiles.js';
@@ -65,14 +65,16 @@ const MIN_PASS_GAP_MS = 5;
  * between) while work is left.
  *
  * How few adapts to the queue: one line per pass while only a few wait (the usual case: ~3 ms
- * from release to the wire at 200 lines/s against ~5–6 ms with four, and a burst of a few
- * orders from one group commit is still a few passes of one), doubling up to
- * RELEASE_MAX_PER_PASS while a queue of BACKLOG_LINES or more builds up (a sustained burst, or
- * the backlog after a restart), where a commit per line would cost more than the wait it saves.
+ * from release to the wire at 200 lines/s), RELEASE_MAX_PER_PASS while a queue of
+ * BACKLOG_LINES or more waits (a steady 200 lines/s on a busy core keeps some lines queued
+ * between passes). Measured there: two per pass gave p50 ~3 ms and p99 ~8–10 ms, four gave
+ * ~5 ms and 12–18 ms, and doubling up to eight while a deep queue lasted gave p50 ~6 ms — the
+ * queue at 200 lines/s is deep enough to trigger it. A backlog (after a restart, a flood of
+ * orders) drains at two lines per commit, several hundred lines a second.
  * Counts, not timing: wall time on a crowded machine measures preemption, and a count keeps
  * fast simulation deterministic.
  */
-const RELEASE_MAX_PER_PASS = 4;
+const RELEASE_MAX_PER_PASS = 2;
 const BACKLOG_LINES = 8;
 const PASS_BUDGET_MS = 4;
 /** How often the tote index is rebuilt from the store (it forgets totes no one asks about). */
@@ -134,7 +136,7 @@ export class Dispatcher {
   private toteIndexBuiltAt: number | undefined;
   /** The last pass stopped at its budget with trips that could go: the next one only dispatches. */
   private tripsLeft = false;
-  /** Lines the next pass may release: 1, doubled while a queue of BACKLOG_LINES or more waits. */
+  /** Lines the next pass may release: 1, or RELEASE_MAX_PER_PASS while a queue of BACKLOG_LINES or more waits. */
   private releaseLimit = 1;
   /** Per device, what the dispatcher saw of it at its last report (`mattersToDispatch`). */
   private readonly facts = new Map<string, DispatchFacts>();
@@ -270,7 +272,7 @@ export class Dispatcher {
       return { released, dispatched: trips.dispatched + steps, more: (releaseLimit > 0 && released >= releaseLimit) || trips.more, tripsLeft: trips.more };
     });
     this.tripsLeft = tripsLeft;
-    if (releaseLimit > 0 && this.release) this.releaseLimit = this.release.waiting >= BACKLOG_LINES ? Math.min(RELEASE_MAX_PER_PASS, releaseLimit * 2) : 1;
+    if (releaseLimit > 0 && this.release) this.releaseLimit = this.release.waiting >= BACKLOG_LINES ? RELEASE_MAX_PER_PASS : 1;
     const committed = this.passCommands;
     this.passCommands = [];
     // Hand-overs to other sites are outbox messages too.
@@ -481,7 +483,7 @@ export class Dispatcher {
     const allowed = fleet.vehicles.filter((v) => v.lastNodeId !== undefined && graph.has(v.lastNodeId) && !this.avoids(task, v.id));
     if (allowed.length === 0) return undefined;
     const onward = pickNodeId !== undefined && dropNodeId !== undefined && this.travel.seconds(pickNodeId, dropNodeId) !== undefined;
-    const { ranked: costs, considered } = cheapestCandidates(onward ? this.candidateFacts(allowed, pickNodeId, fleet.speedOf) : [], JOURNALED_CANDIDATES, this.weights);
+    const { ranked: costs, considered } = onward ? this.rankCandidates(allowed, pickNodeId, fleet.speedOf) : new CheapestCandidates(JOURNALED_CANDIDATES, this.weights);
     const best = costs[0];
     if (!best) {
       // Placed vehicles exist but none can reach the pick and drop: waiting will not help.
@@ -525,11 +527,15 @@ export class Dispatcher {
   }
 
   /**
-   * What the cost needs to know of each vehicle, its travel time to the pick read from the
-   * travel table into the pick node (one table per top speed in the fleet).
+   * The cheapest vehicles for a trip whose first pick is `pickNodeId` (the winner and a few
+   * runners-up for the journal). What the cost needs to know of each vehicle goes into one facts
+   * object, refilled per vehicle: its travel time to the pick read from the travel table into the
+   * pick node (one table per top speed in the fleet).
    */
-  private *candidateFacts(vehicles: readonly DeviceView[], pickNodeId: string, speedOf: Map<string, number | undefined>): Generator<CandidateFacts> {
+  private rankCandidates(vehicles: readonly DeviceView[], pickNodeId: string, speedOf: Map<string, number | undefined>): CheapestCandidates {
+    const ranking = new CheapestCandidates(JOURNALED_CANDIDATES, this.weights);
     const tables = new Map<number | undefined, Float64Array | undefined>();
+    const facts: CandidateFacts = { vehicleId: '', travelSeconds: undefined, queueLength: 0, battery: undefined, lowBatteryPercent: this.opts.lowBatteryPercent, capable: true };
     for (const v of vehicles) {
       let speed = speedOf.get(v.id);
       if (speed === undefined && !speedOf.has(v.id)) {
@@ -543,15 +549,13 @@ export class Dispatcher {
       }
       const at = this.travel.indexOf(v.lastNodeId as string);
       const seconds = at === undefined ? undefined : table?.[at];
-      yield {
-        vehicleId: v.id,
-        travelSeconds: seconds !== undefined && Number.isFinite(seconds) ? seconds : undefined,
-        queueLength: v.task !== undefined || v.orderActive ? 1 : 0,
-        battery: v.battery,
-        lowBatteryPercent: this.opts.lowBatteryPercent,
-        capable: true,
-      };
+      facts.vehicleId = v.id;
+      facts.travelSeconds = seconds !== undefined && Number.isFinite(seconds) ? seconds : undefined;
+      facts.queueLength = v.task !== undefined || v.orderActive ? 1 : 0;
+      facts.battery = v.battery;
+      ranking.offer(facts);
     }
+    return ranking;
   }
 
   /**

@@ -7,9 +7,17 @@ import { canRunTrips, profileFor, type VehicleProfile } from '../domain/vehicle-
 import type { SiteLayout } from '../domain/site-layout.js';
 import type { DeviceView } from './device-registry.js';
 
+const MAX_MANUFACTURERS = 256;
+
 export class FleetProfiles {
   private readonly profiles: readonly VehicleProfile[];
   private readonly modelOf: ReadonlyMap<string, string | undefined>;
+  /**
+   * Profiles resolved by manufacturer and model (both fixed for a vehicle until its factsheet
+   * changes). The dispatcher asks for every free vehicle's profile several times per trip, and
+   * resolving one allocates; the profiles themselves never change after start.
+   */
+  private readonly resolved = new Map<string | undefined, Map<string | undefined, VehicleProfile>>();
 
   constructor(
     layout: Pick<SiteLayout, 'vehicleProfiles' | 'devices'>,
@@ -21,7 +29,20 @@ export class FleetProfiles {
   }
 
   of(v: Pick<DeviceView, 'id' | 'manufacturer' | 'serialNumber'>): VehicleProfile {
-    return profileFor(this.profiles, v.manufacturer, this.modelOf.get(v.serialNumber ?? v.id));
+    const model = this.modelOf.get(v.serialNumber ?? v.id);
+    let byModel = this.resolved.get(v.manufacturer);
+    if (byModel === undefined) {
+      // Manufacturers come from factsheets, so a device could name many: the cache stays small.
+      if (this.resolved.size >= MAX_MANUFACTURERS) this.resolved.clear();
+      byModel = new Map();
+      this.resolved.set(v.manufacturer, byModel);
+    }
+    let profile = byModel.get(model);
+    if (profile === undefined) {
+      profile = profileFor(this.profiles, v.manufacturer, model);
+      byModel.set(model, profile);
+    }
+    return profile;
   }
 
   /** Can it do a trip as its profile says (both actions among what it supports)? */

@@ -46,18 +46,33 @@ export interface CostBreakdown {
 /** Rounds to a tenth of a second: journal entries stay short and comparable. */
 const tenth = (n: number): number => Math.round(n * 10) / 10;
 
+/** Whether the vehicle can do the trip at all (no cost otherwise). */
+function eligible(c: CandidateFacts): c is CandidateFacts & { travelSeconds: number } {
+  if (!c.capable || c.travelSeconds === undefined || !Number.isFinite(c.travelSeconds)) return false;
+  return !(c.lowBatteryPercent !== undefined && c.battery !== undefined && c.battery < c.lowBatteryPercent);
+}
+
+const travelPart = (c: CandidateFacts & { travelSeconds: number }): number => Math.max(0, c.travelSeconds);
+const queuePart = (c: CandidateFacts, w: AssignmentWeights): number => Math.max(0, c.queueLength) * w.queuedTripSeconds;
+function batteryPart(c: CandidateFacts, w: AssignmentWeights): number {
+  if (c.battery === undefined || c.lowBatteryPercent === undefined || w.batteryMarginPercent <= 0) return 0;
+  const above = c.battery - c.lowBatteryPercent;
+  return w.batteryPenaltySeconds * Math.min(1, Math.max(0, 1 - above / w.batteryMarginPercent));
+}
+
 /** The cost of one vehicle doing one trip, or undefined when it cannot do it. */
 export function assignmentCost(c: CandidateFacts, w: AssignmentWeights = DEFAULT_ASSIGNMENT_WEIGHTS): CostBreakdown | undefined {
-  if (!c.capable || c.travelSeconds === undefined || !Number.isFinite(c.travelSeconds)) return undefined;
-  if (c.lowBatteryPercent !== undefined && c.battery !== undefined && c.battery < c.lowBatteryPercent) return undefined;
-  const travel = Math.max(0, c.travelSeconds);
-  const queue = Math.max(0, c.queueLength) * w.queuedTripSeconds;
-  let battery = 0;
-  if (c.battery !== undefined && c.lowBatteryPercent !== undefined && w.batteryMarginPercent > 0) {
-    const above = c.battery - c.lowBatteryPercent;
-    battery = w.batteryPenaltySeconds * Math.min(1, Math.max(0, 1 - above / w.batteryMarginPercent));
-  }
+  if (!eligible(c)) return undefined;
+  const travel = travelPart(c);
+  const queue = queuePart(c, w);
+  const battery = batteryPart(c, w);
   return { vehicleId: c.vehicleId, travel: tenth(travel), queue: tenth(queue), battery: tenth(battery), total: tenth(travel + queue + battery) };
+}
+
+/** `assignmentCost(c, w)?.total`, without building the breakdown. */
+export function assignmentTotal(c: CandidateFacts, w: AssignmentWeights = DEFAULT_ASSIGNMENT_WEIGHTS): number | undefined {
+  if (!eligible(c)) return undefined;
+  return tenth(travelPart(c) + queuePart(c, w) + batteryPart(c, w));
 }
 
 /** Cheaper first; ties by vehicle id, so decisions replay. */
@@ -81,13 +96,38 @@ export function rankCandidates(candidates: readonly CandidateFacts[], w: Assignm
  * sorted: this keeps only `k` while it walks the candidates.
  */
 export function cheapestCandidates(candidates: Iterable<CandidateFacts>, k: number, w: AssignmentWeights = DEFAULT_ASSIGNMENT_WEIGHTS): { ranked: CostBreakdown[]; considered: number } {
-  const ranked: CostBreakdown[] = [];
-  let considered = 0;
-  for (const c of candidates) {
-    const cost = assignmentCost(c, w);
-    if (!cost) continue;
-    considered++;
-    if (k <= 0 || (ranked.length === k && byCost(cost, ranked[k - 1] as CostBreakdown) >= 0)) continue;
+  const ranking = new CheapestCandidates(k, w);
+  for (const c of candidates) ranking.offer(c);
+  return ranking;
+}
+
+/**
+ * `cheapestCandidates` one candidate at a time: the dispatcher offers every free vehicle of the
+ * fleet for each trip, refilling one facts object, so only the few candidates that make the
+ * top `k` cost an allocation (ranking a fleet of 500 used to leave ~100 KB per trip behind).
+ */
+export class CheapestCandidates {
+  readonly ranked: CostBreakdown[] = [];
+  /** Candidates offered that could do the trip. */
+  considered = 0;
+
+  constructor(
+    private readonly k: number,
+    private readonly w: AssignmentWeights = DEFAULT_ASSIGNMENT_WEIGHTS,
+  ) {}
+
+  /** Weighs `c`; it is read now and not kept, so the caller may reuse the object. */
+  offer(c: CandidateFacts): void {
+    const total = assignmentTotal(c, this.w);
+    if (total === undefined) return;
+    this.considered++;
+    const { k, ranked } = this;
+    if (k <= 0) return;
+    if (ranked.length === k) {
+      const last = ranked[k - 1] as CostBreakdown;
+      if (total > last.total || (total === last.total && c.vehicleId >= last.vehicleId)) return;
+    }
+    const cost = assignmentCost(c, this.w) as CostBreakdown;
     let i = ranked.length < k ? ranked.length : k - 1;
     if (ranked.length < k) ranked.push(cost);
     while (i > 0 && byCost(cost, ranked[i - 1] as CostBreakdown) < 0) {
@@ -96,7 +136,6 @@ export function cheapestCandidates(candidates: Iterable<CandidateFacts>, k: numb
     }
     ranked[i] = cost;
   }
-  return { ranked, considered };
 }
 
 export interface Urgency {

@@ -56,6 +56,7 @@ export class RouteGraph {
   private reverse: Map<string, Arc[]> | undefined;
   private readonly trees = new Map<string, RouteTree>();
   private readonly table: ArcTable;
+  private readonly scratch: { time: Float64Array; via: Int32Array; done: Uint8Array; heap: MinHeap<number> };
 
   constructor(layout: Pick<SiteLayout, 'graph'>) {
     for (const n of layout.graph.nodes) {
@@ -70,6 +71,8 @@ export class RouteGraph {
       if (e.bidirectional !== false) this.arcs.get(e.to)?.push({ edge: e, to: e.from, length });
     }
     this.table = arcTable(this.arcs);
+    const n = this.table.ids.length;
+    this.scratch = { time: new Float64Array(n), via: new Int32Array(n), done: new Uint8Array(n), heap: new MinHeap<number>() };
   }
 
   has(nodeId: string): boolean {
@@ -227,11 +230,15 @@ export class RouteGraph {
     const source = number.get(from) as number;
     const target = number.get(to) as number;
     // Infinity: not reached yet; `via` is the arc a node was last reached by (-1: none).
-    const time = new Float64Array(ids.length).fill(Infinity);
-    const via = new Int32Array(ids.length).fill(-1);
-    const done = new Uint8Array(ids.length);
+    // One set of scratch arrays per graph, refilled per search: a search used to allocate three
+    // arrays the size of the site, a good part of what the dispatcher left for the garbage
+    // collector per trip. Searches never nest (nothing below calls back out).
+    const { time, via, done, heap } = this.scratch;
+    time.fill(Infinity);
+    via.fill(-1);
+    done.fill(0);
+    heap.clear();
     time[source] = 0;
-    const heap = new MinHeap<number>();
     heap.push(0, source);
     while (heap.size > 0) {
       const t = heap.topKey();
@@ -297,18 +304,24 @@ function arcTable(byNode: ReadonlyMap<string, readonly Arc[]>): ArcTable {
  * by the sequence of pushes and pops alone, so a search is deterministic.
  */
 class MinHeap<V> {
+  // Entries live in [0, count); the arrays keep their length when entries go, so a heap that is
+  // cleared and filled again (one per graph, reused by every search) stops allocating once it
+  // has grown to the largest search.
   private readonly keys: number[] = [];
   private readonly values: V[] = [];
+  private count = 0;
 
   get size(): number {
-    return this.keys.length;
+    return this.count;
+  }
+
+  clear(): void {
+    this.count = 0;
   }
 
   push(key: number, value: V): void {
     // Sift up: parents with a greater key move down into the hole until the new entry fits.
-    let i = this.keys.length;
-    this.keys.push(key);
-    this.values.push(value);
+    let i = this.count++;
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (this.keys[parent]! <= key) break;
@@ -328,9 +341,9 @@ class MinHeap<V> {
   /** Removes the entry with the smallest key and returns its value; only when not empty. */
   pop(): V {
     const top = this.values[0]!;
-    const lastKey = this.keys.pop()!;
-    const lastValue = this.values.pop()!;
-    const n = this.keys.length;
+    const n = --this.count;
+    const lastKey = this.keys[n]!;
+    const lastValue = this.values[n]!;
     if (n > 0) {
       // Sift down: the smaller child moves up into the hole while it is smaller than the last entry.
       let i = 0;
