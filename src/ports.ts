@@ -72,8 +72,10 @@ export interface Store {
   /**
    * Like `tx`, atomic, but its commit does not wait for the disk: for records whose loss in a
    * power cut is harmless because they are repeated or rebuilt (e.g. that a command was handed
-   * to the broker: unrecorded, it is sent again and devices ignore repeats). The next `tx`
-   * makes it durable along with its own commit. Opens the outermost transaction only.
+   * to the broker: unrecorded, it is sent again and devices ignore repeats; what a device
+   * reported: it reports it again). The next `tx` makes it durable along with its own commit.
+   * A commit that queued outbox messages is made durable before this returns, since nothing is
+   * sent that is not durable. Inside another transaction it is a savepoint of that one.
    */
   txUnsynced<T>(fn: () => T): T;
   nextId(sequence: string): number;

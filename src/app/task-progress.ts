@@ -11,7 +11,7 @@ import type { AppContext } from './context.js';
 import { correlationOf } from './correlation.js';
 import type { DeviceRegistry } from './device-registry.js';
 import type { AfterCommit, FailureCause, LineService } from './line-service.js';
-import { runInTransaction } from './unit-of-work.js';
+import { runInReportTransaction } from './unit-of-work.js';
 import type { ExceptionService } from './exception-service.js';
 
 const DONE: readonly TaskState[] = ['FINISHED', 'FAILED', 'CANCELED'];
@@ -163,14 +163,15 @@ export class TaskProgressService {
 
   private applyVdaState(deviceId: string, serialNumber: string, s: VdaState, orderId: string, rejected: VdaState['errors'][number] | undefined, task: TaskRecord): void {
     if (DONE.includes(task.state)) {
-      // The echo still confirms the command, or the outbox would re-send it forever.
-      this.ctx.store.confirm(correlationOf.vda(serialNumber, task.id, s.orderUpdateId), this.ctx.clock.now());
+      // The echo still confirms the command, or the outbox would re-send it forever (unsynced:
+      // a confirmation lost in a power cut only means one more re-send, which devices ignore).
+      this.ctx.store.txUnsynced(() => this.ctx.store.confirm(correlationOf.vda(serialNumber, task.id, s.orderUpdateId), this.ctx.clock.now()));
       // Lines that rode on the trip cannot be picked without it: they are tried again.
       const stranded = this.tripMembers(task, deviceId);
-      if (stranded.length > 0) runInTransaction(this.ctx.store, (after) => stranded.forEach((m) => this.failTask(m, `the trip it rode on (${task.id}) ended ${task.state.toLowerCase()}`, after)));
+      if (stranded.length > 0) runInReportTransaction(this.ctx.store, (after) => stranded.forEach((m) => this.failTask(m, `the trip it rode on (${task.id}) ended ${task.state.toLowerCase()}`, after)));
       return;
     }
-    runInTransaction(this.ctx.store, (after) => {
+    runInReportTransaction(this.ctx.store, (after) => {
       const members = this.tripMembers(task, deviceId);
       if (rejected && orderId !== s.orderId) {
         this.ctx.store.confirm(correlationOf.vda(serialNumber, task.id, task.progress.updateId ?? 0), this.ctx.clock.now());
@@ -241,11 +242,11 @@ export class TaskProgressService {
     const task = this.ctx.store.getTask(s.jobId);
     if (!task || task.deviceId !== deviceId) return;
     if (DONE.includes(task.state)) {
-      this.ctx.store.confirm(correlationOf.wcs(deviceId, task.id, s.jobUpdateId), this.ctx.clock.now());
+      this.ctx.store.txUnsynced(() => this.ctx.store.confirm(correlationOf.wcs(deviceId, task.id, s.jobUpdateId), this.ctx.clock.now()));
       return;
     }
     if (s.jobUpdateId < (task.progress.updateId ?? 0)) return;
-    runInTransaction(this.ctx.store, (after) => {
+    runInReportTransaction(this.ctx.store, (after) => {
       this.ctx.store.confirm(correlationOf.wcs(deviceId, task.id, s.jobUpdateId), this.ctx.clock.now());
       const action = s.actionStates.find((a) => a.actionId === actionIdOf.wcs(task.id));
       const fatal = s.errors.find((e) => e.errorLevel === 'FATAL' && e.errorReferences.some((r) => r.referenceValue === task.id));

@@ -10,3 +10,22 @@ export function runInTransaction<T>(store: Store, fn: (afterCommit: (effect: () 
   for (const effect of effects) effect();
   return result;
 }
+
+/**
+ * `runInTransaction` for applying what a device reported (task progress): the commit does not
+ * wait for the disk (Store.txUnsynced) unless it queued device commands. A report lost in a
+ * power cut is not lost information: after a restart the core asks every vehicle for its state
+ * (VDA `stateRequest`) and fixed equipment re-sends its job states, and applying a report is
+ * idempotent. Anything acknowledged to a person or a channel still goes through `tx`.
+ *
+ * Why: at 200 lines/s every trip's first report (DISPATCHED -> RUNNING), every pick and every
+ * drop was an fsync on the core's thread, together as much time as the dispatch passes.
+ * Inside another transaction it is a savepoint of that one, durable as that one is.
+ */
+export function runInReportTransaction<T>(store: Store, fn: (afterCommit: (effect: () => void) => void) => T): T {
+  const effects: (() => void)[] = [];
+  const body = (): T => fn((effect) => effects.push(effect));
+  const result = store.txUnsynced(body);
+  for (const effect of effects) effect();
+  return result;
+}

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SqliteStore } from './sqlite-store.js';
 import { MIGRATIONS, migrate } from './migrations.js';
 import type { Clock } from '../../ports.js';
@@ -280,6 +280,28 @@ describe('SqliteStore', () => {
     const last = store.txSyncLater(() => store.upsertSku({ sku: 'S9', name: 'last' })).durable;
     store.close();
     await expect(last).resolves.toBeUndefined();
+  });
+
+  it('commits txUnsynced without an fsync unless it queued outbox messages, and nests as a savepoint', () => {
+    const { store } = openTemp();
+    const syncs = vi.spyOn(store as unknown as { syncWalNow: () => void }, 'syncWalNow');
+    // A report applied: NORMAL for this commit, nothing synced (the next FULL commit covers it).
+    expect(store.txUnsynced(() => (store.upsertSku({ sku: 'S1', name: 'one' }), store.pragma('synchronous')))).toBe(1);
+    expect(syncs).not.toHaveBeenCalled();
+    expect(store.pragma('synchronous')).toBe(2);
+    // A report that queued a command: synced before it returns, so the publisher may send it.
+    store.txUnsynced(() => store.enqueue({ topic: 't/a', payload: Buffer.from('a'), qos: 1, retain: false, expirySeconds: undefined, correlation: undefined }));
+    expect(syncs).toHaveBeenCalledTimes(1);
+    // Inside a transaction: a savepoint, rolled back with it.
+    expect(() =>
+      store.tx(() => {
+        store.txUnsynced(() => store.upsertSku({ sku: 'S2', name: 'two' }));
+        throw new Error('outer fails');
+      }),
+    ).toThrow('outer fails');
+    expect(store.skuExists('S2')).toBe(false);
+    expect(store.skuExists('S1')).toBe(true);
+    store.close();
   });
 
   it('keeps outbox rows pending until the device echo confirms them', () => {

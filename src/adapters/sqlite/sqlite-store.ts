@@ -38,6 +38,8 @@ export class SqliteStore implements Store {
   private readonly knownSkus = new Set<string>();
   /** Journal rows of the open transaction, not written yet (see appendEvent). */
   private readonly pendingEvents: (readonly unknown[])[] = [];
+  /** Outbox messages queued so far (txUnsynced syncs a commit that queued any). */
+  private outboxWrites = 0;
   private readonly eventInserts = new Map<number, Database.Statement>();
   private readonly sequences = new Map<string, number>();
   private readonly dirtySequences = new Set<string>();
@@ -138,17 +140,37 @@ export class SqliteStore implements Store {
     return { result: this.txUnsynced(fn), durable: this.syncWal() };
   }
 
-  /** See Store.txUnsynced: a synchronous=NORMAL commit, WAL frames written and not fsynced. */
+  /**
+   * See Store.txUnsynced: a synchronous=NORMAL commit, WAL frames written and not fsynced —
+   * unless it queued outbox messages, which are fsynced before this returns (nothing is sent
+   * that is not durable, and the caller's after-commit effects kick the publisher). SQLite
+   * refuses to change the safety level inside a transaction, so the sync is ours, of the WAL
+   * after the commit: the same guarantee as a FULL commit, decided once the work is known.
+   */
   txUnsynced<T>(fn: () => T): T {
-    if (this.path === ':memory:') return this.tx(fn);
-    if (this.db.inTransaction) throw new Error('txUnsynced opens the outermost transaction, not a savepoint');
+    // Inside another transaction: a savepoint of it, durable as that one is.
+    if (this.path === ':memory:' || this.db.inTransaction) return this.tx(fn);
+    const outboxWritesBefore = this.outboxWrites;
     // db.pragma() each time: SQLite applies this pragma when the statement is prepared, so a
     // statement prepared once would not switch anything when run again.
     this.db.pragma('synchronous = NORMAL');
+    let result: T;
     try {
-      return this.tx(fn);
+      result = this.tx(fn);
     } finally {
       this.db.pragma('synchronous = FULL');
+    }
+    if (this.outboxWrites !== outboxWritesBefore) this.syncWalNow();
+    return result;
+  }
+
+  /** fsync(2) of the WAL on this thread: every commit so far is on disk when it returns. */
+  private syncWalNow(): void {
+    try {
+      this.walFd ??= openSync(`${this.path}-wal`, 'r+');
+      fsyncSync(this.walFd);
+    } catch (err) {
+      throw new PickwireError('PW_ERR_STORE_UNAVAILABLE', `the write-ahead log could not be synced (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the commit may not be on disk`, { cause: err });
     }
   }
 
@@ -525,6 +547,7 @@ export class SqliteStore implements Store {
   enqueue(m: Pick<OutboxMessage, 'topic' | 'payload' | 'qos' | 'retain' | 'expirySeconds' | 'correlation'>): number {
     // Entry and payload go in together or not at all: a savepoint inside the caller's
     // transaction, one transaction of their own outside any.
+    this.outboxWrites++;
     return this.runInTransaction(() => {
       const info = this.stmts.enqueue.run(m.topic, m.qos, m.retain ? 1 : 0, m.expirySeconds ?? null, m.correlation ?? null, this.clock.now());
       this.stmts.enqueuePayload.run(info.lastInsertRowid, m.payload);
