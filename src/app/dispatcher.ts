@@ -115,6 +115,22 @@ interface Exclusion {
   actionsKey: string;
 }
 
+/** The free vehicles of one pass, as its trips read them (see Dispatcher.scanFleet). */
+interface FleetScan {
+  vehicles: readonly DeviceView[];
+  /** Each vehicle's node in the travel tables; -1 if it has none. */
+  at: Int32Array;
+  /** Each vehicle's top speed from its profile; undefined: the default. */
+  speed: readonly (number | undefined)[];
+  /** The distinct top speeds among them: one travel table per trip for each. */
+  speeds: readonly (number | undefined)[];
+  /** 1 once a vehicle has a trip in this pass. */
+  taken: Uint8Array;
+  free: number;
+  /** See unseenHomes. */
+  homes: ReadonlySet<string>;
+}
+
 export class Dispatcher {
   private scheduled = false;
   private lastPassAt = 0;
@@ -353,7 +369,7 @@ export class Dispatcher {
 
   // -- AMR trips --------------------------------------------------------------------------------
 
-  /** Vehicles that may take a trip now: reachable under their own watchdog, idle, able, not excluded. */
+  /** Vehicles that may take a trip now: placed on the map, reachable under their own watchdog, idle, able, not excluded. */
   private freeVehicles(now: number): DeviceView[] {
     // The cheap field tests first: most vehicles of a busy fleet fail one of them.
     return this.registry.list().filter(
@@ -363,6 +379,7 @@ export class Dispatcher {
         !d.orderActive &&
         !d.paused &&
         d.lastNodeId !== undefined &&
+        this.ctx.graph.has(d.lastNodeId) &&
         (this.profiles ? this.profiles.isReachable(d, now) : this.registry.isReachable(d, now)) &&
         !this.registry.isLowOnBattery(d) &&
         this.canRunTrips(d) &&
@@ -407,12 +424,12 @@ export class Dispatcher {
       .map((task) => ({ task, ...this.urgency(task.orderId) }))
       .sort((a, b) => compareUrgency({ ...a, id: a.task.id, createdAt: a.task.createdAt }, { ...b, id: b.task.id, createdAt: b.task.createdAt }))
       .map((r) => r.task);
-    const fleet = { vehicles, speedOf: new Map<string, number | undefined>(), homes: this.unseenHomes() };
+    const fleet = this.scanFleet(vehicles);
     const taken = new Set<string>();
     let dispatched = 0;
     let more = false;
     for (const task of ranked) {
-      if (vehicles.length === 0) break;
+      if (fleet.free === 0) break;
       if (taken.has(task.id)) continue;
       if (dispatched > 0 && !fresh.has(task.lineId) && performance.now() >= deadline) {
         more = true;
@@ -424,7 +441,8 @@ export class Dispatcher {
       if (!trip) continue;
       for (const t of trip.tasks) taken.add(t.id);
       if (task.plan.toteId !== undefined) this.holdTote(task.plan.toteId, (trip.tasks[0] as TaskRecord).id);
-      vehicles.splice(vehicles.indexOf(trip.vehicle), 1);
+      fleet.taken[trip.vehicleIndex] = 1;
+      fleet.free--;
       dispatched += trip.tasks.length;
     }
     return { dispatched, more };
@@ -476,21 +494,24 @@ export class Dispatcher {
     task: TaskRecord,
     ranked: readonly TaskRecord[],
     taken: ReadonlySet<string>,
-    fleet: { vehicles: readonly DeviceView[]; speedOf: Map<string, number | undefined>; homes: ReadonlySet<string> },
-  ): { vehicle: DeviceView; tasks: TaskRecord[] } | undefined {
+    fleet: FleetScan,
+  ): { vehicleIndex: number; tasks: TaskRecord[] } | undefined {
     const { graph } = this.ctx;
     const { pickNodeId, dropNodeId } = task.plan;
-    const allowed = fleet.vehicles.filter((v) => v.lastNodeId !== undefined && graph.has(v.lastNodeId) && !this.avoids(task, v.id));
-    if (allowed.length === 0) return undefined;
+    // Most lines avoid no vehicle: then every free one is allowed, with no test per vehicle.
+    const avoiding = (task.plan.avoidDevices?.length ?? 0) > 0 || this.noRoute.has(task.lineId);
+    const allowed = (i: number): boolean => fleet.taken[i] === 0 && !(avoiding && this.avoids(task, (fleet.vehicles[i] as DeviceView).id));
+    if (!fleet.vehicles.some((_, i) => allowed(i))) return undefined;
     const onward = pickNodeId !== undefined && dropNodeId !== undefined && this.travel.seconds(pickNodeId, dropNodeId) !== undefined;
-    const { ranked: costs, considered } = onward ? this.rankCandidates(allowed, pickNodeId, fleet.speedOf) : new CheapestCandidates(JOURNALED_CANDIDATES, this.weights);
+    const { ranked: costs, considered } = onward ? this.rankCandidates(fleet, allowed, pickNodeId) : new CheapestCandidates(JOURNALED_CANDIDATES, this.weights);
     const best = costs[0];
     if (!best) {
       // Placed vehicles exist but none can reach the pick and drop: waiting will not help.
       this.failUnroutable(task, 'no route from any free vehicle to the pick and drop nodes');
       return undefined;
     }
-    const vehicle = allowed.find((v) => v.id === best.vehicleId) as DeviceView;
+    const vehicleIndex = fleet.vehicles.findIndex((v, i) => fleet.taken[i] === 0 && v.id === best.vehicleId);
+    const vehicle = fleet.vehicles[vehicleIndex] as DeviceView;
     const profile = this.profiles?.of(vehicle);
     const room = Math.max(1, Math.min(this.opts.tripBatchSize ?? 1, profile?.maxPicksPerTrip ?? Number.POSITIVE_INFINITY));
     const companions =
@@ -523,7 +544,25 @@ export class Dispatcher {
       this.traffic?.abortTrip(vehicle.id, lead.id);
       throw err;
     }
-    return { vehicle, tasks };
+    return { vehicleIndex, tasks };
+  }
+
+  /**
+   * What every trip of a pass asks of the free vehicles, read once per pass: where each stands
+   * in the travel tables and its top speed. Vehicles given a trip are marked taken rather than
+   * removed, so the arrays stay aligned.
+   */
+  private scanFleet(vehicles: DeviceView[]): FleetScan {
+    const at = new Int32Array(vehicles.length);
+    const speed: (number | undefined)[] = [];
+    const speeds = new Set<number | undefined>();
+    vehicles.forEach((v, i) => {
+      at[i] = this.travel.indexOf(v.lastNodeId as string) ?? -1;
+      const top = this.profiles?.of(v).maxSpeed;
+      speed.push(top);
+      speeds.add(top);
+    });
+    return { vehicles, at, speed, speeds: [...speeds], taken: new Uint8Array(vehicles.length), free: vehicles.length, homes: this.unseenHomes() };
   }
 
   /**
@@ -532,23 +571,19 @@ export class Dispatcher {
    * object, refilled per vehicle: its travel time to the pick read from the travel table into the
    * pick node (one table per top speed in the fleet).
    */
-  private rankCandidates(vehicles: readonly DeviceView[], pickNodeId: string, speedOf: Map<string, number | undefined>): CheapestCandidates {
+  private rankCandidates(fleet: FleetScan, allowed: (i: number) => boolean, pickNodeId: string): CheapestCandidates {
     const ranking = new CheapestCandidates(JOURNALED_CANDIDATES, this.weights);
     const tables = new Map<number | undefined, Float64Array | undefined>();
+    for (const top of fleet.speeds) tables.set(top, this.travel.tableInto(pickNodeId, top));
+    const single = fleet.speeds.length === 1 ? tables.get(fleet.speeds[0]) : undefined;
     const facts: CandidateFacts = { vehicleId: '', travelSeconds: undefined, queueLength: 0, battery: undefined, lowBatteryPercent: this.opts.lowBatteryPercent, capable: true };
-    for (const v of vehicles) {
-      let speed = speedOf.get(v.id);
-      if (speed === undefined && !speedOf.has(v.id)) {
-        speed = this.profiles?.of(v).maxSpeed;
-        speedOf.set(v.id, speed);
-      }
-      let table = tables.get(speed);
-      if (table === undefined && !tables.has(speed)) {
-        table = this.travel.tableInto(pickNodeId, speed);
-        tables.set(speed, table);
-      }
-      const at = this.travel.indexOf(v.lastNodeId as string);
-      const seconds = at === undefined ? undefined : table?.[at];
+    const { vehicles, at, speed } = fleet;
+    for (let i = 0; i < vehicles.length; i++) {
+      if (!allowed(i)) continue;
+      const v = vehicles[i] as DeviceView;
+      const table = fleet.speeds.length === 1 ? single : tables.get(speed[i]);
+      const index = at[i] as number;
+      const seconds = index < 0 ? undefined : table?.[index];
       facts.vehicleId = v.id;
       facts.travelSeconds = seconds !== undefined && Number.isFinite(seconds) ? seconds : undefined;
       facts.queueLength = v.task !== undefined || v.orderActive ? 1 : 0;
