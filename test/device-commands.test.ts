@@ -243,9 +243,15 @@ describe('device commands over HTTP and MQTT with the simulated site', () => {
     expect(chargeId).toMatch(/^charge-amr-low-\d+$/);
     expect(sent.device).toMatchObject({ id: 'amr-low', state: 'busy', task: chargeId });
 
-    // The charger it was sent to is taken: nobody else gets it.
-    const none = await refused('amr-05', 'charge');
-    expect(none.message).toContain('no free charger for amr-05');
+    // The charger it was sent to is taken: nobody else gets it. Asked of a vehicle standing idle
+    // (one in amr-low's way to the charger is moved aside meanwhile, and busy while it moves),
+    // and not one of amr-01..03, which stand on chargers 1-3.
+    const other = await waitFor('another idle AMR', async () => {
+      for (const id of amrIds().slice(3)) if ((await device(id)).state === 'idle') return id;
+      return undefined;
+    }, 10_000, 50);
+    const none = await refused(other, 'charge');
+    expect(none.message).toContain(`no free charger for ${other}`);
     expect(none.message).toContain('charger-4 by amr-low');
     // And a second charge for the same vehicle is refused while the first runs.
     expect((await refused('amr-low', 'charge')).message).toContain(`already charging or on its way to a charger (${chargeId})`);
