@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeVda, vdaSubscription, type VdaOrder } from '../protocols/index.js';
 import type { OrderView } from '../src/app/queries.js';
 import { CHANNEL_TOKEN, orderBody, startHarness, waitFor, type Harness } from './support/harness.js';
+import { actionsOverUpdates } from './support/vda-orders.js';
 
 describe('batched trips', () => {
   let h: Harness;
@@ -60,11 +61,7 @@ describe('batched trips', () => {
     // a bounded horizon (through its last pick), so the drop may come with a later update.
     const trips = wire.filter((o) => o.orderUpdateId === 0 && leads.some((t) => t.id === o.orderId));
     expect(trips.length).toBe(2);
-    const actionsOf = (o: VdaOrder): string[] => {
-      const seen = new Map<string, string>();
-      for (const u of wire.filter((x) => x.orderId === o.orderId)) for (const a of u.nodes.flatMap((n) => n.actions)) if (!seen.has(a.actionId)) seen.set(a.actionId, a.actionType);
-      return [...seen.values()];
-    };
+    const actionsOf = (o: VdaOrder): string[] => actionsOverUpdates(wire, o.orderId).map((a) => a.actionType);
     expect(trips.map((o) => actionsOf(o).join(',')).sort()).toEqual(['pick,drop', 'pick,pick,pick,pick,drop']);
     // Every pick already in the first order: a vehicle that cannot do one refuses the trip at once.
     expect(trips.map((o) => o.nodes.flatMap((n) => n.actions).filter((a) => a.actionType === 'pick').length).sort()).toEqual([1, 4]);

@@ -12,6 +12,7 @@ import type { ExceptionView } from '../src/app/exception-service.js';
 import { loadSiteLayout, RouteGraph, type SiteLayout } from '../src/index.js';
 import { startRefusingVehicle, type FakeVehicle } from './support/fake-vehicle.js';
 import { CHANNEL_TOKEN, orderBody, startHarness, waitFor, type Harness } from './support/harness.js';
+import { actionsOverUpdates } from './support/vda-orders.js';
 
 const demo = loadSiteLayout('demo');
 const zoneOf = new Map(demo.locations.map((l) => [l.id, l.zone]));
@@ -89,9 +90,7 @@ function loadActions(orders: readonly VdaOrder[]): { serialNumber: string; picks
   return orders
     .filter((o) => o.orderUpdateId === 0 && o.orderId.startsWith('T-'))
     .map((o) => {
-      const byId = new Map<string, VdaAction>();
-      for (const u of orders.filter((x) => x.orderId === o.orderId)) for (const a of u.nodes.flatMap((n) => n.actions)) if (!byId.has(a.actionId)) byId.set(a.actionId, a);
-      const actions = [...byId.values()];
+      const actions = actionsOverUpdates(orders, o.orderId);
       return { serialNumber: o.serialNumber, picks: actions.filter((a) => a.actionId.endsWith('-pick')), drops: actions.filter((a) => a.actionId.endsWith('-drop')) };
     });
 }

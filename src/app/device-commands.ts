@@ -23,7 +23,7 @@ import type { Route } from '../domain/route-graph.js';
 import type { SiteLayout } from '../domain/site-layout.js';
 import { PickwireError } from '../errors.js';
 import type { AppContext } from './context.js';
-import { correlationOf } from './correlation.js';
+import { correlationOf, vdaOrderHeader } from './correlation.js';
 import type { DeviceRegistry, DeviceView } from './device-registry.js';
 import type { TaskProgressService } from './task-progress.js';
 import { runInTransaction } from './unit-of-work.js';
@@ -191,7 +191,7 @@ export class DeviceCommandService {
       const id = `${CHARGE_PREFIX}${serialNumber}-${store.nextId(`charge:${serialNumber}`)}`;
       if (!traffic) {
         const order = buildChargeOrder({
-          header: { headerId: store.nextId(`vda:${serialNumber}:order`), timestamp: new Date(now).toISOString() },
+          header: vdaOrderHeader(this.ctx, serialNumber),
           vehicle: { manufacturer, serialNumber },
           graph,
           mapId: layout.site.mapId,

@@ -25,7 +25,7 @@ import type { LineService } from './line-service.js';
 import type { ReleasePlanner } from './release-planner.js';
 import type { TrafficController } from './traffic-controller.js';
 import { runInTransaction } from './unit-of-work.js';
-import { correlationOf } from './correlation.js';
+import { correlationOf, vdaOrderHeader } from './correlation.js';
 
 export interface DispatcherOptions {
   interfaceName: string;
@@ -120,10 +120,10 @@ interface FleetScan {
   vehicles: readonly DeviceView[];
   /** Each vehicle's node in the travel tables; -1 if it has none. */
   at: Int32Array;
-  /** Each vehicle's top speed from its profile; undefined: the default. */
-  speed: readonly (number | undefined)[];
-  /** The distinct top speeds among them: one travel table per trip for each. */
+  /** The distinct top speeds of their profiles (undefined: the default): one travel table per trip for each. */
   speeds: readonly (number | undefined)[];
+  /** Each vehicle's top speed, as an index into `speeds`. */
+  speedIndex: Uint16Array;
   /** 1 once a vehicle has a trip in this pass. */
   taken: Uint8Array;
   free: number;
@@ -554,15 +554,16 @@ export class Dispatcher {
    */
   private scanFleet(vehicles: DeviceView[]): FleetScan {
     const at = new Int32Array(vehicles.length);
-    const speed: (number | undefined)[] = [];
-    const speeds = new Set<number | undefined>();
+    const speeds: (number | undefined)[] = [];
+    const speedIndex = new Uint16Array(vehicles.length);
     vehicles.forEach((v, i) => {
       at[i] = this.travel.indexOf(v.lastNodeId as string) ?? -1;
       const top = this.profiles?.of(v).maxSpeed;
-      speed.push(top);
-      speeds.add(top);
+      let k = speeds.indexOf(top);
+      if (k < 0) k = speeds.push(top) - 1;
+      speedIndex[i] = k;
     });
-    return { vehicles, at, speed, speeds: [...speeds], taken: new Uint8Array(vehicles.length), free: vehicles.length, homes: this.unseenHomes() };
+    return { vehicles, at, speeds, speedIndex, taken: new Uint8Array(vehicles.length), free: vehicles.length, homes: this.unseenHomes() };
   }
 
   /**
@@ -573,15 +574,13 @@ export class Dispatcher {
    */
   private rankCandidates(fleet: FleetScan, allowed: (i: number) => boolean, pickNodeId: string): CheapestCandidates {
     const ranking = new CheapestCandidates(JOURNALED_CANDIDATES, this.weights);
-    const tables = new Map<number | undefined, Float64Array | undefined>();
-    for (const top of fleet.speeds) tables.set(top, this.travel.tableInto(pickNodeId, top));
-    const single = fleet.speeds.length === 1 ? tables.get(fleet.speeds[0]) : undefined;
+    const tables = fleet.speeds.map((top) => this.travel.tableInto(pickNodeId, top));
     const facts: CandidateFacts = { vehicleId: '', travelSeconds: undefined, queueLength: 0, battery: undefined, lowBatteryPercent: this.opts.lowBatteryPercent, capable: true };
-    const { vehicles, at, speed } = fleet;
+    const { vehicles, at, speedIndex } = fleet;
     for (let i = 0; i < vehicles.length; i++) {
       if (!allowed(i)) continue;
       const v = vehicles[i] as DeviceView;
-      const table = fleet.speeds.length === 1 ? single : tables.get(speed[i]);
+      const table = tables[speedIndex[i] as number];
       const index = at[i] as number;
       const seconds = index < 0 ? undefined : table?.[index];
       facts.vehicleId = v.id;
@@ -627,7 +626,7 @@ export class Dispatcher {
     lead.progress = { ...lead.progress, trip };
     this.keepCommandsOnlyIfCommitted(() => runInTransaction(store, (after) => {
       const order = buildTripOrder({
-        header: { headerId: store.nextId(`vda:${serialNumber}:order`), timestamp: new Date(now).toISOString() },
+        header: vdaOrderHeader(this.ctx, serialNumber),
         vehicle: { manufacturer, serialNumber },
         graph,
         mapId: layout.site.mapId,

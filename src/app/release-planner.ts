@@ -54,6 +54,13 @@ export class ReleasePlanner {
   }
 
   /**
+   * Lines of this site left waiting by the last run, as far as it read (up to
+   * ORDER_LINES_BEYOND_LIMIT past its limit): how deep the queue is, for the dispatcher's choice
+   * of how many to release per pass.
+   */
+  waiting = 0;
+
+  /**
    * Releases what fits in the window, at most `limit` lines of this site (more only to finish
    * the last order begun, within the window), and hands over other sites' lines; returns how
    * many moved. The dispatcher passes a small limit: a line's dispatch
@@ -61,13 +68,6 @@ export class ReleasePlanner {
    * commands them at once beats one that releases a backlog and commands it all at its end.
    * The ids of this site's lines released are added to `releasedHere` when given.
    */
-  /**
-   * Lines of this site left waiting by the last run, as far as it read (up to
-   * ORDER_LINES_BEYOND_LIMIT past its limit): how deep the queue is, for the dispatcher's choice
-   * of how many to release per pass.
-   */
-  waiting = 0;
-
   runOnce(limit = Number.POSITIVE_INFINITY, releasedHere?: Set<string>): number {
     const { store, siteId } = this.ctx;
     const window = this.opts.window - store.countActiveLines(siteId);

@@ -21,7 +21,7 @@ import type { Route } from '../domain/route-graph.js';
 import { buildHorizonTrim, buildMoveOrder, orderUpdateFrom } from '../domain/traffic-orders.js';
 import { findRetreat, planDetour, ReservationTable, resolveDeadlock, type AdmissionZone, type Resolution, type WaitEdge } from '../domain/traffic.js';
 import type { AppContext } from './context.js';
-import { correlationOf } from './correlation.js';
+import { correlationOf, vdaOrderHeader } from './correlation.js';
 import { enqueueVdaInstantActions } from './instant-actions.js';
 import type { DeviceRegistry, DeviceView } from './device-registry.js';
 import { runInTransaction } from './unit-of-work.js';
@@ -444,7 +444,7 @@ export class TrafficController {
     const stitch = d.releasedUpTo;
     const updateId = d.updateId + 1;
     runInTransaction(store, (after) => {
-      const header = { headerId: store.nextId(`vda:${d.vehicle.serialNumber}:order`), timestamp: new Date(now).toISOString() };
+      const header = vdaOrderHeader(this.ctx, d.vehicle.serialNumber);
       const common = { header, vehicle: d.vehicle, graph: this.ctx.graph, mapId: this.ctx.layout.site.mapId, route: d.route, orderUpdateId: updateId, releasedUpTo };
       const full = task ? buildTripOrder({ ...common, task }) : buildMoveOrder({ ...common, orderId: d.orderId });
       this.enqueue(d.vehicle, orderUpdateFrom(full, stitch), after);
@@ -545,7 +545,7 @@ export class TrafficController {
     const grant = this.table.reservePath(view.id, [...nodes], 0, this.opts.lookahead);
     const d: Drive = { kind: 'move', orderId, vehicleId: view.id, vehicle, route, task: undefined, pickIndex: undefined, releasedUpTo: Math.max(0, grant.upTo), updateId: 0, acked: -1, startedAt: clock.now() };
     runInTransaction(store, (after) => {
-      const header = { headerId: store.nextId(`vda:${vehicle.serialNumber}:order`), timestamp: new Date(clock.now()).toISOString() };
+      const header = vdaOrderHeader(this.ctx, vehicle.serialNumber);
       this.enqueue(d.vehicle, buildMoveOrder({ header, vehicle, graph: this.ctx.graph, mapId: this.ctx.layout.site.mapId, orderId, orderUpdateId: 0, route, releasedUpTo: d.releasedUpTo }), after);
       // Held like a task, so the dispatcher sends it no trip before the drive is done.
       after(() => this.registry.assign(view.id, orderId));
@@ -763,7 +763,7 @@ export class TrafficController {
     const horizonOnly = s.nodeStates.length > 0 && !s.actionStates.some((a) => a.actionStatus !== 'FINISHED' && a.actionStatus !== 'FAILED') && this.ctx.graph.has(s.lastNodeId);
     runInTransaction(this.ctx.store, (after) => {
       if (horizonOnly) {
-        const header = { headerId: this.ctx.store.nextId(`vda:${vehicle.serialNumber}:order`), timestamp: new Date(now).toISOString() };
+        const header = vdaOrderHeader(this.ctx, vehicle.serialNumber);
         const lastBase = { nodeId: s.lastNodeId, sequenceId: s.lastNodeSequenceId };
         const updateId = s.orderUpdateId + 1;
         this.enqueue(vehicle, buildHorizonTrim({ header, vehicle, graph: this.ctx.graph, mapId: this.ctx.layout.site.mapId, orderId: s.orderId, orderUpdateId: updateId, lastBase }), after);

@@ -5,8 +5,12 @@ import type { Store } from '../ports.js';
  * events, publisher kicks). If the transaction throws, the effects are dropped with it.
  */
 export function runInTransaction<T>(store: Store, fn: (afterCommit: (effect: () => void) => void) => T): T {
+  return withEffectsAfter((body) => store.tx(body), fn);
+}
+
+function withEffectsAfter<T>(commit: (body: () => T) => T, fn: (afterCommit: (effect: () => void) => void) => T): T {
   const effects: (() => void)[] = [];
-  const result = store.tx(() => fn((effect) => effects.push(effect)));
+  const result = commit(() => fn((effect) => effects.push(effect)));
   for (const effect of effects) effect();
   return result;
 }
@@ -23,9 +27,5 @@ export function runInTransaction<T>(store: Store, fn: (afterCommit: (effect: () 
  * Inside another transaction it is a savepoint of that one, durable as that one is.
  */
 export function runInReportTransaction<T>(store: Store, fn: (afterCommit: (effect: () => void) => void) => T): T {
-  const effects: (() => void)[] = [];
-  const body = (): T => fn((effect) => effects.push(effect));
-  const result = store.txUnsynced(body);
-  for (const effect of effects) effect();
-  return result;
+  return withEffectsAfter((body) => store.txUnsynced(body), fn);
 }

@@ -91,20 +91,11 @@ export function rankCandidates(candidates: readonly CandidateFacts[], w: Assignm
 }
 
 /**
- * The `k` cheapest candidates in `rankCandidates` order, and how many could do the trip at all.
- * The dispatcher needs the winner and a few runners-up for the journal, not the whole fleet
- * sorted: this keeps only `k` while it walks the candidates.
- */
-export function cheapestCandidates(candidates: Iterable<CandidateFacts>, k: number, w: AssignmentWeights = DEFAULT_ASSIGNMENT_WEIGHTS): { ranked: CostBreakdown[]; considered: number } {
-  const ranking = new CheapestCandidates(k, w);
-  for (const c of candidates) ranking.offer(c);
-  return ranking;
-}
-
-/**
- * `cheapestCandidates` one candidate at a time: the dispatcher offers every free vehicle of the
- * fleet for each trip, refilling one facts object, so only the few candidates that make the
- * top `k` cost an allocation (ranking a fleet of 500 used to leave ~100 KB per trip behind).
+ * The `k` cheapest candidates in `rankCandidates` order, and how many could do the trip at all,
+ * offered one at a time. The dispatcher needs the winner and a few runners-up for the journal,
+ * not the whole fleet sorted, so only `k` are kept; and it offers every free vehicle for each
+ * trip by refilling one facts object, so only the few candidates that make the top `k` cost an
+ * allocation (ranking a fleet of 500 used to leave ~100 KB per trip behind).
  */
 export class CheapestCandidates {
   readonly ranked: CostBreakdown[] = [];

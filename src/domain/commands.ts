@@ -4,7 +4,7 @@
  */
 import type { VdaAction, VdaEdge, VdaInstantActions, VdaNode, VdaOrder, WcsAction, WcsJob } from '../../protocols/index.js';
 import { VDA_VERSION, WCS_VERSION } from '../../protocols/index.js';
-import type { RouteGraph, Route } from './route-graph.js';
+import type { RouteGraph, Route, RouteStep } from './route-graph.js';
 import type { TaskRecord, TripPlan } from './records.js';
 import { renderAction, STANDARD_PROFILE, type ParameterField, type VehicleProfile } from './vehicle-profiles.js';
 
@@ -151,19 +151,13 @@ export function buildRouteOrder(opts: {
 }): VdaOrder {
   const { route, graph, mapId, releasedUpTo } = opts;
   const sent = Math.min(route.nodes.length, Math.max(releasedUpTo, opts.sentUpTo ?? releasedUpTo + HORIZON_NODES) + 1);
-  const nodes: VdaNode[] = route.nodes.slice(0, sent).map((nodeId, i) => {
-    const n = graph.node(nodeId);
-    return { nodeId, sequenceId: i * 2, released: i <= releasedUpTo, nodePosition: { x: n.x, y: n.y, mapId, allowedDeviationXY: 0.5 }, actions: opts.actionsAt?.(i) ?? [] };
-  });
-  const edges: VdaEdge[] = route.steps.slice(0, Math.max(0, sent - 1)).map((s, i) => ({
-    edgeId: s.edgeId,
-    sequenceId: i * 2 + 1,
-    released: i + 1 <= releasedUpTo,
-    startNodeId: s.from,
-    endNodeId: s.to,
-    length: s.length,
-    actions: [],
-  }));
+  const nodes = route.nodes.slice(0, sent).map((nodeId, i) => vdaNode(graph, mapId, nodeId, i * 2, i <= releasedUpTo, opts.actionsAt?.(i) ?? []));
+  const edges = route.steps.slice(0, Math.max(0, sent - 1)).map((s, i) => vdaEdge(s, i * 2 + 1, i + 1 <= releasedUpTo));
+  return vdaOrder(opts, nodes, edges);
+}
+
+/** A VDA order of `nodes` and `edges` with its header, vehicle and ids. */
+export function vdaOrder(opts: { header: Header; vehicle: VehicleRef; orderId: string; orderUpdateId: number }, nodes: VdaNode[], edges: VdaEdge[]): VdaOrder {
   return {
     headerId: opts.header.headerId,
     timestamp: opts.header.timestamp,
@@ -175,6 +169,17 @@ export function buildRouteOrder(opts: {
     nodes,
     edges,
   };
+}
+
+/** A node of an order, placed where the site's map has it. */
+export function vdaNode(graph: RouteGraph, mapId: string, nodeId: string, sequenceId: number, released: boolean, actions: VdaAction[]): VdaNode {
+  const n = graph.node(nodeId);
+  return { nodeId, sequenceId, released, nodePosition: { x: n.x, y: n.y, mapId, allowedDeviationXY: 0.5 }, actions };
+}
+
+/** An edge of an order along one step of a route, without actions. */
+function vdaEdge(step: RouteStep, sequenceId: number, released: boolean): VdaEdge {
+  return { edgeId: step.edgeId, sequenceId, released, startNodeId: step.from, endNodeId: step.to, length: step.length, actions: [] };
 }
 
 /** The startCharging of a charge order: on its last node, or sent as an instant action on arrival. */
@@ -196,23 +201,12 @@ export function buildChargeOrder(opts: {
 }): VdaOrder {
   const { route, graph, mapId, orderId } = opts;
   const last = route.nodes.length - 1;
-  const nodes: VdaNode[] = route.nodes.map((nodeId, i) => {
-    const n = graph.node(nodeId);
+  const nodes = route.nodes.map((nodeId, i) => {
     const actions: VdaAction[] = i === last && opts.nodeAction ? [{ actionId: chargeActionIdOf(orderId), actionType: 'startCharging', blockingType: 'HARD', actionParameters: [] }] : [];
-    return { nodeId, sequenceId: i * 2, released: true, nodePosition: { x: n.x, y: n.y, mapId, allowedDeviationXY: 0.5 }, actions };
+    return vdaNode(graph, mapId, nodeId, i * 2, true, actions);
   });
-  const edges: VdaEdge[] = route.steps.map((s, i) => ({ edgeId: s.edgeId, sequenceId: i * 2 + 1, released: true, startNodeId: s.from, endNodeId: s.to, length: s.length, actions: [] }));
-  return {
-    headerId: opts.header.headerId,
-    timestamp: opts.header.timestamp,
-    version: VDA_VERSION,
-    manufacturer: opts.vehicle.manufacturer,
-    serialNumber: opts.vehicle.serialNumber,
-    orderId,
-    orderUpdateId: 0,
-    nodes,
-    edges,
-  };
+  const edges = route.steps.map((s, i) => vdaEdge(s, i * 2 + 1, true));
+  return vdaOrder({ ...opts, orderUpdateId: 0 }, nodes, edges);
 }
 
 /** Instant actions for one vehicle (stateRequest, cancelOrder, ...). */

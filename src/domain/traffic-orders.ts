@@ -2,8 +2,8 @@
  * The VDA 5050 messages of traffic control (§6.6 of the standard): order updates that release
  * more of a trip's base, and the short moves that get a vehicle out of another's way. Pure.
  */
-import { VDA_VERSION, type VdaOrder } from '../../protocols/index.js';
-import { buildRouteOrder, type Header, type VehicleRef } from './commands.js';
+import type { VdaOrder } from '../../protocols/index.js';
+import { buildRouteOrder, vdaNode, vdaOrder, type Header, type VehicleRef } from './commands.js';
 import type { RouteGraph } from './route-graph.js';
 
 /**
@@ -42,16 +42,6 @@ export function buildHorizonTrim(opts: {
   /** The vehicle's last base node, where it stands. */
   lastBase: { nodeId: string; sequenceId: number };
 }): VdaOrder {
-  const n = opts.graph.node(opts.lastBase.nodeId);
-  return {
-    headerId: opts.header.headerId,
-    timestamp: opts.header.timestamp,
-    version: VDA_VERSION,
-    manufacturer: opts.vehicle.manufacturer,
-    serialNumber: opts.vehicle.serialNumber,
-    orderId: opts.orderId,
-    orderUpdateId: opts.orderUpdateId,
-    nodes: [{ ...opts.lastBase, released: true, nodePosition: { x: n.x, y: n.y, mapId: opts.mapId, allowedDeviationXY: 0.5 }, actions: [] }],
-    edges: [],
-  };
+  const { nodeId, sequenceId } = opts.lastBase;
+  return vdaOrder(opts, [vdaNode(opts.graph, opts.mapId, nodeId, sequenceId, true, [])], []);
 }

@@ -4,27 +4,12 @@
  * battery levels reached the core.
  */
 import { encodeVda } from '../../protocols/index.js';
-import { VDA_SAMPLES } from '../../protocols/testdata/vda5050-samples.js';
+import { idleVehicleState } from '../../src/app/testing/vda-state.js';
 import type { Harness } from './harness.js';
 
 /** An encoded VDA 5050 state of an idle vehicle with no order, reporting `battery` percent. */
 export function idleVdaState(manufacturer: string, serialNumber: string, battery: number): string {
-  return encodeVda('state', {
-    ...VDA_SAMPLES.state,
-    manufacturer,
-    serialNumber,
-    orderId: '',
-    orderUpdateId: 0,
-    lastNodeId: '',
-    nodeStates: [],
-    edgeStates: [],
-    actionStates: [],
-    loads: [],
-    errors: [],
-    information: [],
-    driving: false,
-    batteryState: { batteryCharge: battery, charging: false },
-  });
+  return encodeVda('state', idleVehicleState({ manufacturer, serialNumber, startNode: '' }, { batteryState: { batteryCharge: battery, charging: false } }));
 }
 
 /** Every battery level the core publishes for `deviceId` from now on, in order (the array fills as they come). */

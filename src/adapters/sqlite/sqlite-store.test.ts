@@ -14,6 +14,14 @@ function openTemp(): { store: SqliteStore; dir: string } {
   dirs.push(dir);
   return { store: new SqliteStore({ dataDir: dir, clock }), dir };
 }
+/** A store file as an older Pickwire left it: migrated up to `version`, opened without the store. */
+function fileAtVersion(version: number): { old: Database.Database; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'pw-store-'));
+  dirs.push(dir);
+  const old = new Database(join(dir, 'pickwire.sqlite'));
+  migrate(old, MIGRATIONS.filter((m) => m.version <= version));
+  return { old, dir };
+}
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
@@ -207,10 +215,7 @@ describe('SqliteStore', () => {
   });
 
   it('fills the stored ship-to key of orders written before migration 8 from the generated one', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pw-store-'));
-    dirs.push(dir);
-    const old = new Database(join(dir, 'pickwire.sqlite'));
-    migrate(old, MIGRATIONS.filter((m) => m.version <= 7));
+    const { old, dir } = fileAtVersion(7);
     old.prepare(
       `INSERT INTO orders(id, channel, customer_id, status, fulfilment, snapshot, body, created_at, updated_at)
        VALUES ('O-1', 'web', 'c', 'OPEN', 'SOURCED', '{}', ?, 5, 5)`,
@@ -223,10 +228,7 @@ describe('SqliteStore', () => {
   });
 
   it('queues SOURCED lines for release by priority, promise and age, from the order key its lines carry since migration 11', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pw-store-'));
-    dirs.push(dir);
-    const old = new Database(join(dir, 'pickwire.sqlite'));
-    migrate(old, MIGRATIONS.filter((m) => m.version <= 10));
+    const { old, dir } = fileAtVersion(10);
     const order = old.prepare(
       `INSERT INTO orders(id, channel, customer_id, status, fulfilment, snapshot, body, priority, promised_by, created_at, updated_at)
        VALUES (?, 'web', 'c', 'OPEN', 'SOURCED', '{}', '{}', ?, ?, ?, 0)`,
@@ -323,10 +325,7 @@ describe('SqliteStore', () => {
   });
 
   it('moves the payloads of outbox rows written before migration 10 to their own table, keeping seq, order and every column', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pw-store-'));
-    dirs.push(dir);
-    const old = new Database(join(dir, 'pickwire.sqlite'));
-    migrate(old, MIGRATIONS.filter((m) => m.version <= 9));
+    const { old, dir } = fileAtVersion(9);
     const insert = old.prepare(
       `INSERT INTO outbox(topic, payload, qos, retain, expiry_seconds, correlation, created_at, sent_at, attempts, confirmed_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
