@@ -3,7 +3,7 @@
  * device-state ingest over the embedded MQTT broker. Loopback only, bounded in count and time.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,14 +38,37 @@ interface LoadResult {
   p50: number;
   p99: number;
   failures: number;
+  clientCpuUsPerOrder: number;
 }
+
+/**
+ * CPU time of this process's main thread (the event loop the core runs on), in µs, from
+ * /proc/self/task/<pid>/stat; undefined where there is no procfs. Its share per order is what
+ * caps intake on one writer thread, where the process total also counts libuv's thread pool
+ * (fsyncs) and V8's helper threads.
+ */
+function mainThreadCpuUs(): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return (ticks * 1e6) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+/** USER_HZ: Linux reports thread CPU in 1/100 s on every architecture Node supports. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 /**
  * Runs bench/load-client.ts in its own process against `baseUrl`. `coreCpuUsPerOrder` is the CPU
  * this process (the core) spent per order meanwhile: steadier than throughput on a shared machine.
  */
-async function runLoadClient(baseUrl: string, options: Record<string, unknown>): Promise<LoadResult & { coreCpuUsPerOrder: number }> {
+async function runLoadClient(baseUrl: string, options: Record<string, unknown>): Promise<LoadResult & { coreCpuUsPerOrder: number; mainThreadUsPerOrder: number | undefined }> {
   const cpuBefore = process.cpuUsage();
+  const mainBefore = mainThreadCpuUs();
   const script = fileURLToPath(new URL('./load-client.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', script, baseUrl, TOKEN, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
@@ -53,8 +76,19 @@ async function runLoadClient(baseUrl: string, options: Record<string, unknown>):
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   if (code !== 0) throw new Error(`load client exited with ${code}`);
   const cpu = process.cpuUsage(cpuBefore);
+  const mainAfter = mainThreadCpuUs();
   const orders = Number(options.orders) || 1;
-  return { ...(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as LoadResult), coreCpuUsPerOrder: (cpu.user + cpu.system) / orders };
+  return {
+    ...(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as LoadResult),
+    coreCpuUsPerOrder: (cpu.user + cpu.system) / orders,
+    mainThreadUsPerOrder: mainBefore === undefined || mainAfter === undefined ? undefined : (mainAfter - mainBefore) / orders,
+  };
+}
+
+/** Where the CPU went per order: the core's process, its event-loop thread alone, and the load client. */
+function cpuNote(r: LoadResult & { coreCpuUsPerOrder: number; mainThreadUsPerOrder: number | undefined }): string {
+  const main = r.mainThreadUsPerOrder === undefined ? '' : `, of which its main thread ${Math.round(r.mainThreadUsPerOrder)} µs (at most ${Math.round(1e6 / r.mainThreadUsPerOrder).toLocaleString('en-US')} orders/s on one thread)`;
+  return `core CPU ${Math.round(r.coreCpuUsPerOrder)} µs/order${main}; load client ${Math.round(r.clientCpuUsPerOrder)} µs/order`;
 }
 
 /**
@@ -69,13 +103,13 @@ export async function benchIntake(linesPerOrder = 3): Promise<BenchResult[]> {
     const max = await runLoadClient(baseUrl, { orders: 6000, linesPerOrder, skus, concurrency: 64, keyPrefix: 'max' });
     const label = `${linesPerOrder}-line orders`;
     const results: BenchResult[] = [
-      { name: `order intake, closed loop of 64 clients (${label}, durable)`, value: max.ordersPerSecond, unit: 'orders/s', note: `p50 ${max.p50.toFixed(1)} ms, p99 ${max.p99.toFixed(1)} ms, ${max.failures} failed, core CPU ${Math.round(max.coreCpuUsPerOrder)} µs/order` },
+      { name: `order intake, closed loop of 64 clients (${label}, durable)`, value: max.ordersPerSecond, unit: 'orders/s', note: `p50 ${max.p50.toFixed(1)} ms, p99 ${max.p99.toFixed(1)} ms, ${max.failures} failed, ${cpuNote(max)}` },
     ];
     // Open loops: requests go out on schedule whatever the answers do, so queueing shows.
     for (const rate of [300, 1000]) {
       const steady = await runLoadClient(baseUrl, { orders: rate * 5, linesPerOrder, skus, ratePerSecond: rate, keyPrefix: `steady-${rate}` });
       results.push(
-        { name: `order intake at a steady ${rate} orders/s (${label}): p50`, value: steady.p50, unit: 'ms', note: `achieved ${steady.ordersPerSecond.toFixed(0)} orders/s, ${steady.failures} failed, core CPU ${Math.round(steady.coreCpuUsPerOrder)} µs/order` },
+        { name: `order intake at a steady ${rate} orders/s (${label}): p50`, value: steady.p50, unit: 'ms', note: `achieved ${steady.ordersPerSecond.toFixed(0)} orders/s, ${steady.failures} failed, ${cpuNote(steady)}` },
         { name: `order intake at a steady ${rate} orders/s (${label}): p99`, value: steady.p99, unit: 'ms' },
       );
     }

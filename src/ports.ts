@@ -150,6 +150,8 @@ export interface Store {
   tasksOfLine(lineId: string): TaskRecord[];
   /** Oldest first; `amr` or `fixed` (AS/RS, conveyor, arm) narrows by device class. */
   tasksInStates(states: readonly string[], opts?: { devices?: 'amr' | 'fixed'; limit?: number }): TaskRecord[];
+  /** AMR trips not yet given to a vehicle, oldest first: what every dispatch pass asks. */
+  amrTripsWaiting(limit: number): TaskRecord[];
   /**
    * Fixed-equipment steps that may go now as far as their line is concerned: CREATED, and no
    * earlier step of the line still open. Only for the given devices; oldest first.

@@ -413,11 +413,11 @@ export class Dispatcher {
     const now = clock.now();
     // Most passes (the periodic tick, tasks finishing) find nothing waiting: ask that first — unless
     // this pass released lines, whose trips are waiting for sure.
-    if (fresh.size === 0 && store.tasksInStates(['CREATED'], { devices: 'amr', limit: 1 }).length === 0) return { dispatched: 0, more: false };
+    if (fresh.size === 0 && store.amrTripsWaiting(1).length === 0) return { dispatched: 0, more: false };
     const vehicles = this.freeVehicles(now);
     if (vehicles.length === 0) return { dispatched: 0, more: false };
     const limit = Math.min(TRIP_WINDOW_MAX, Math.max(TRIP_WINDOW_MIN, vehicles.length * 8));
-    const waiting = store.tasksInStates(['CREATED'], { devices: 'amr', limit });
+    const waiting = store.amrTripsWaiting(limit);
     if (waiting.length === 0) return { dispatched: 0, more: false };
     this.refreshToteIndex(now);
     const ranked = waiting

@@ -259,6 +259,33 @@ describe('SqliteStore', () => {
     store.close();
   });
 
+  it('lists AMR trips waiting for a vehicle oldest first, through their own index whatever else is queued', () => {
+    const { store } = openTemp();
+    store.insertOrder({ id: 'O-1', externalId: undefined, channel: 'web', customerId: 'c', status: 'OPEN', fulfilment: 'SOURCED', snapshot: {} as never, body: {} as never, priority: 0, promisedBy: undefined, createdAt: 0, updatedAt: 0 });
+    store.insertLine({ id: 'O-1-1', orderId: 'O-1', lineNo: 1, sku: 'S', quantity: 1, state: 'RELEASED', site: 'A', location: undefined, zone: undefined, snapshot: {} as never, updatedAt: 0 });
+    const task = (id: string, deviceClass: 'amr' | 'asrs', state: 'CREATED' | 'DISPATCHED', createdAt: number): void =>
+      store.insertTask({ id, lineId: 'O-1-1', orderId: 'O-1', step: 0, kind: deviceClass === 'amr' ? 'amr.pickTrip' : 'asrs.retrieve', deviceClass, deviceId: undefined, state, loadId: undefined, plan: { sku: 'S', quantity: 1, location: 'L' }, progress: { applied: [] }, attempts: 0, createdAt, updatedAt: createdAt });
+    // Fixed-equipment steps queued ahead of them, as behind a busy AS/RS.
+    for (let i = 0; i < 50; i++) task(`T-asrs-${i}`, 'asrs', 'CREATED', i);
+    task('T-late', 'amr', 'CREATED', 90);
+    task('T-early', 'amr', 'CREATED', 60);
+    task('T-on-its-way', 'amr', 'DISPATCHED', 10);
+    expect(store.amrTripsWaiting(10).map((t) => t.id)).toEqual(['T-early', 'T-late']);
+    expect(store.amrTripsWaiting(1).map((t) => t.id)).toEqual(['T-early']);
+    expect(store.amrTripsWaiting(10)).toEqual(store.tasksInStates(['CREATED'], { devices: 'amr' }));
+    // A trip given to a vehicle leaves the list.
+    store.updateTask('T-early', { state: 'DISPATCHED', deviceId: 'amr-1', updatedAt: 100 });
+    expect(store.amrTripsWaiting(10).map((t) => t.id)).toEqual(['T-late']);
+    // Read in index order: no walk over the queued AS/RS steps, no sort.
+    const plan = new Database(store.path, { readonly: true, fileMustExist: true });
+    const sql = (store as unknown as { stmts: Record<string, Database.Statement> }).stmts.amrTripsWaiting!.source;
+    const steps = (plan.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(1) as { detail: string }[]).map((s) => s.detail).join('\n');
+    expect(steps).toContain('USING INDEX tasks_amr_waiting');
+    expect(steps).not.toContain('TEMP B-TREE');
+    plan.close();
+    store.close();
+  });
+
   it('commits with txSyncLater before the WAL is synced, resolves once it is, and stays synchronous=FULL for everything else', async () => {
     const { store } = openTemp();
     const { result, durable } = store.txSyncLater(() => {
