@@ -40,8 +40,8 @@ export class ExceptionsTable {
     );
     this.getStmt = db.prepare('SELECT * FROM exceptions WHERE id = ?');
     // Oldest first: the queue is worked from the longest-waiting exception.
-    this.listAll = db.prepare('SELECT * FROM exceptions ORDER BY created_at, id LIMIT @limit');
-    this.listByStatus = db.prepare('SELECT * FROM exceptions WHERE status = @status ORDER BY created_at, id LIMIT @limit');
+    this.listAll = db.prepare('SELECT * FROM exceptions ORDER BY created_at, id LIMIT CAST(@limit AS INTEGER)');
+    this.listByStatus = db.prepare('SELECT * FROM exceptions WHERE status = @status ORDER BY created_at, id LIMIT CAST(@limit AS INTEGER)');
     this.ofOrderStmt = db.prepare('SELECT * FROM exceptions WHERE order_id = ? ORDER BY created_at, id');
     this.countOpenStmt = db.prepare("SELECT type, count(*) AS n FROM exceptions WHERE status = 'open' GROUP BY type");
   }

@@ -118,7 +118,7 @@ function prepare(db: Database.Database) {
     dropArrival: db.prepare('DELETE FROM pack_arrivals WHERE line_id = ? AND shipment_id IS NULL'),
     assignArrival: db.prepare('UPDATE pack_arrivals SET shipment_id = ? WHERE line_id = ?'),
     waitingOrders: db.prepare(
-      'SELECT order_id FROM pack_arrivals WHERE site = ? AND shipment_id IS NULL GROUP BY order_id ORDER BY min(arrived_at), order_id LIMIT ?',
+      'SELECT order_id FROM pack_arrivals WHERE site = ? AND shipment_id IS NULL GROUP BY order_id ORDER BY min(arrived_at), order_id LIMIT CAST(? AS INTEGER)',
     ),
     insertShipment: db.prepare(
       `INSERT INTO shipments(id, order_id, site, station_id, status, line_ids, units, carrier, pack_started_at, pack_due_at, packed_at, ship_due_at,
@@ -134,14 +134,14 @@ function prepare(db: Database.Database) {
     ),
     getShipment: db.prepare('SELECT * FROM shipments WHERE id = ?'),
     ofOrder: db.prepare('SELECT * FROM shipments WHERE order_id = ? ORDER BY created_at, id'),
-    listAll: db.prepare('SELECT * FROM shipments ORDER BY created_at DESC, id DESC LIMIT ?'),
-    listByStatus: db.prepare('SELECT * FROM shipments WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ?'),
+    listAll: db.prepare('SELECT * FROM shipments ORDER BY created_at DESC, id DESC LIMIT CAST(? AS INTEGER)'),
+    listByStatus: db.prepare('SELECT * FROM shipments WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT CAST(? AS INTEGER)'),
     due: db.prepare(
       `SELECT * FROM (
          SELECT * FROM shipments WHERE status = 'PACKING' AND pack_due_at <= @now
          UNION ALL
          SELECT * FROM shipments WHERE @ship = 1 AND status = 'PACKED' AND ship_due_at <= @now
-       ) ORDER BY CASE status WHEN 'PACKING' THEN pack_due_at ELSE ship_due_at END, id LIMIT @limit`,
+       ) ORDER BY CASE status WHEN 'PACKING' THEN pack_due_at ELSE ship_due_at END, id LIMIT CAST(@limit AS INTEGER)`,
     ),
     next: db.prepare(
       `SELECT min(at) AS at FROM (

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -284,6 +284,14 @@ describe('SqliteStore', () => {
     expect(steps).not.toContain('TEMP B-TREE');
     plan.close();
     store.close();
+  });
+
+  it('binds no bare LIMIT, whose statement SQLite would compile again on every run (see prepare())', () => {
+    const here = new URL('.', import.meta.url);
+    const sources = readdirSync(here).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
+    expect(sources).toContain('sqlite-store.ts');
+    const bare = sources.flatMap((f) => [...readFileSync(new URL(f, here), 'utf8').matchAll(/LIMIT\s+[?@:$]\w*/g)].map((m) => `${f}: ${m[0]}`));
+    expect(bare).toEqual([]);
   });
 
   it('commits with txSyncLater before the WAL is synced, resolves once it is, and stays synchronous=FULL for everything else', async () => {
