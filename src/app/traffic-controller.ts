@@ -658,6 +658,9 @@ export class TrafficController {
     if (task && route && route.nodes[at] === s.lastNodeId && lastBase < route.nodes.length) {
       const grant = this.table.reservePath(view.id, route.nodes, at, lastBase - at);
       if (grant.upTo < lastBase) this.ctx.logger.warn({ deviceId: view.id, orderId: s.orderId, blocked: grant.blocked }, 'traffic: a recovered base overlaps another vehicle');
+      // Numbering goes on after the last update the previous core wrote, not after the one the
+      // vehicle echoes: see retirePendingUpdates.
+      const lastWritten = Math.max(s.orderUpdateId, task.progress.updateId ?? 0);
       const d: Drive = {
         kind: 'trip',
         orderId: task.id,
@@ -667,12 +670,12 @@ export class TrafficController {
         task,
         pickIndex: pickIndexOf(route, task),
         releasedUpTo: lastBase,
-        updateId: s.orderUpdateId,
-        acked: s.orderUpdateId,
+        updateId: lastWritten,
+        acked: lastWritten,
         startedAt: task.updatedAt,
       };
       this.drives.set(view.id, d);
-      this.retirePendingUpdates(d, task, s.orderUpdateId);
+      this.retirePendingUpdates(d, s.orderUpdateId, lastWritten);
       return d;
     }
     // Blocked, it stays in the wait-for graph: an idle vehicle in its way is moved aside.
@@ -688,21 +691,27 @@ export class TrafficController {
   }
 
   /**
-   * Updates the previous core wrote but the vehicle never took (its state, the first this core
-   * sees, shows an older orderUpdateId; the broker that carried them died with that core) are
-   * still in the outbox and would be re-sent, releasing nodes this table never reserved for it:
-   * they are retired, and the drive goes on from the base the vehicle really has.
+   * Updates the previous core wrote but the vehicle had not taken when it first reported to this
+   * one (the broker that carried them died with that core) are still in the outbox and would be
+   * re-sent, releasing nodes this table never reserved for it: they are retired, and the drive
+   * goes on from the base the vehicle really has.
+   *
+   * Their ids are not used again. The new core's publisher may already have re-sent one before
+   * the vehicle's first state came in, and the vehicle may take it after all: a later update
+   * under the same id, with another base, would then be ignored as a repeat (VDA 5050) while
+   * its echo confirmed it, and the vehicle waited at the end of its old base for good with the
+   * nodes held for it here (core-crash test, seen several times). With the next id above every
+   * one written, a retired update that arrives anyway shows in the vehicle's reported base,
+   * which holdReportedBase adopts; an update stitched before it is refused and resync() takes
+   * the vehicle's view.
    */
-  private retirePendingUpdates(d: Drive, task: TaskRecord, echoed: number): void {
-    const pending = task.progress.updateId ?? 0;
-    if (pending <= echoed) return;
+  private retirePendingUpdates(d: Drive, echoed: number, lastWritten: number): void {
+    if (lastWritten <= echoed) return;
     const now = this.ctx.clock.now();
     runInTransaction(this.ctx.store, () => {
-      for (let id = echoed + 1; id <= pending; id++) this.ctx.store.confirm(correlationOf.vda(d.vehicle.serialNumber, d.orderId, id), now);
-      this.ctx.store.updateTask(task.id, { progress: { ...task.progress, updateId: echoed } });
+      for (let id = echoed + 1; id <= lastWritten; id++) this.ctx.store.confirm(correlationOf.vda(d.vehicle.serialNumber, d.orderId, id), now);
     });
-    d.task = { ...task, progress: { ...task.progress, updateId: echoed } };
-    this.ctx.logger.info({ deviceId: d.vehicleId, orderId: d.orderId, retired: pending - echoed, orderUpdateId: echoed }, 'traffic: order updates the vehicle never got are retired after a restart');
+    this.ctx.logger.info({ deviceId: d.vehicleId, orderId: d.orderId, retired: lastWritten - echoed, echoed, nextOrderUpdateId: lastWritten + 1 }, 'traffic: order updates the vehicle had not taken are retired after a restart');
   }
 
   /**
