@@ -41,6 +41,9 @@ interface LoadResult {
   clientCpuUsPerOrder: number;
 }
 
+/** A load client's result with the CPU the core spent meanwhile, per order. */
+type MeasuredLoad = LoadResult & { coreCpuUsPerOrder: number; mainThreadUsPerOrder: number | undefined };
+
 /**
  * CPU time of this process's main thread (the event loop the core runs on), in µs, from
  * /proc/self/task/<pid>/stat; undefined where there is no procfs. Its share per order is what
@@ -66,7 +69,7 @@ const CLOCK_TICKS_PER_SECOND = 100;
  * Runs bench/load-client.ts in its own process against `baseUrl`. `coreCpuUsPerOrder` is the CPU
  * this process (the core) spent per order meanwhile: steadier than throughput on a shared machine.
  */
-async function runLoadClient(baseUrl: string, options: Record<string, unknown>): Promise<LoadResult & { coreCpuUsPerOrder: number; mainThreadUsPerOrder: number | undefined }> {
+async function runLoadClient(baseUrl: string, options: Record<string, unknown>): Promise<MeasuredLoad> {
   const cpuBefore = process.cpuUsage();
   const mainBefore = mainThreadCpuUs();
   const script = fileURLToPath(new URL('./load-client.ts', import.meta.url));
@@ -86,7 +89,7 @@ async function runLoadClient(baseUrl: string, options: Record<string, unknown>):
 }
 
 /** Where the CPU went per order: the core's process, its event-loop thread alone, and the load client. */
-function cpuNote(r: LoadResult & { coreCpuUsPerOrder: number; mainThreadUsPerOrder: number | undefined }): string {
+function cpuNote(r: MeasuredLoad): string {
   const main = r.mainThreadUsPerOrder === undefined ? '' : `, of which its main thread ${Math.round(r.mainThreadUsPerOrder)} µs (at most ${Math.round(1e6 / r.mainThreadUsPerOrder).toLocaleString('en-US')} orders/s on one thread)`;
   return `core CPU ${Math.round(r.coreCpuUsPerOrder)} µs/order${main}; load client ${Math.round(r.clientCpuUsPerOrder)} µs/order`;
 }

@@ -342,10 +342,11 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 12,
     name: 'AMR trips waiting for a vehicle have their own index',
-    // Every dispatch pass asks for them. Through tasks_state the query walked every CREATED task
-    // and looked up its device class, so fixed-equipment steps queued behind a busy or offline
-    // AS/RS (200 in the intake benchmark, which has no devices) cost each pass ~0.5 ms for
-    // nothing. Only waiting AMR trips are in this index, taken out as a vehicle gets them.
+    // Every dispatch pass asks for the oldest of them. Through tasks_state the query read every
+    // CREATED task, looked up its device class and sorted them all for ORDER BY created_at, id,
+    // even for LIMIT 1: ~0.5 ms a pass with 200 trips queued (the intake benchmark, which has no
+    // vehicles), and more with fixed-equipment steps waiting too. This index holds only waiting
+    // AMR trips, in that order; a trip leaves it as a vehicle gets it.
     sql: `
       CREATE INDEX tasks_amr_waiting ON tasks(created_at, id) WHERE state = 'CREATED' AND device_class = 'amr';
     `,

@@ -265,7 +265,7 @@ describe('SqliteStore', () => {
     store.insertLine({ id: 'O-1-1', orderId: 'O-1', lineNo: 1, sku: 'S', quantity: 1, state: 'RELEASED', site: 'A', location: undefined, zone: undefined, snapshot: {} as never, updatedAt: 0 });
     const task = (id: string, deviceClass: 'amr' | 'asrs', state: 'CREATED' | 'DISPATCHED', createdAt: number): void =>
       store.insertTask({ id, lineId: 'O-1-1', orderId: 'O-1', step: 0, kind: deviceClass === 'amr' ? 'amr.pickTrip' : 'asrs.retrieve', deviceClass, deviceId: undefined, state, loadId: undefined, plan: { sku: 'S', quantity: 1, location: 'L' }, progress: { applied: [] }, attempts: 0, createdAt, updatedAt: createdAt });
-    // Fixed-equipment steps queued ahead of them, as behind a busy AS/RS.
+    // Fixed-equipment steps queued ahead of them, as behind a busy AS/RS: the index skips them.
     for (let i = 0; i < 50; i++) task(`T-asrs-${i}`, 'asrs', 'CREATED', i);
     task('T-late', 'amr', 'CREATED', 90);
     task('T-early', 'amr', 'CREATED', 60);

@@ -734,8 +734,8 @@ function prepare(db: Database.Database) {
          AND (@devices IS NULL OR (@devices = 'amr') = (t.device_class = 'amr'))
        ORDER BY t.created_at, t.id LIMIT CAST(@limit AS INTEGER)`,
     ),
-    // Named, and its WHERE repeated: without statistics the planner preferred tasks_state,
-    // which is the walk over every CREATED task that migration 12 is there to avoid.
+    // Named, and its WHERE repeated: without statistics the planner preferred tasks_state, which
+    // reads and sorts every CREATED task — what migration 12 is there to avoid.
     amrTripsWaiting: db.prepare(
       `SELECT t.*, l.order_id FROM tasks t INDEXED BY tasks_amr_waiting JOIN order_lines l ON l.id = t.line_id
        WHERE t.state = 'CREATED' AND t.device_class = 'amr'
