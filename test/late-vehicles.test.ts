@@ -5,13 +5,17 @@
  * with `stateRequest` when it starts, DESIGN §2.1). Real MQTT, one broker, simulated devices.
  */
 import mqtt from 'mqtt';
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { vdaSubscription } from '../protocols/index.js';
+import { type VdaState, vdaSubscription } from '../protocols/index.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../src/adapters/mqtt/embedded-broker.js';
 import type { OrderView } from '../src/app/queries.js';
 import { createLogger, loadSiteLayout, type SiteLayout } from '../src/index.js';
 import { startSimulatedSite, type SimulatedSite } from '../simulators/index.js';
 import { CHANNEL_TOKEN, orderBody, scaledClock, startHarness, waitFor, type Harness } from './support/harness.js';
+import { describeVehicles, floorDump } from './support/reliability.js';
 
 const demo = loadSiteLayout('demo');
 const SPEED = 6;
@@ -39,10 +43,15 @@ describe('vehicles started before and after the core', () => {
     broker = await startEmbeddedBroker({ host: '127.0.0.1', port: 0, logger: createLogger({ level: 'warn' }) });
     // What crosses the broker, in the order the broker delivers it.
     const wire: { kind: 'state' | 'order'; serialNumber: string; orderId?: string }[] = [];
+    // Each vehicle's last state as it reported it, for the diagnosis of a run that stalls.
+    const vehicleStates = new Map<string, VdaState>();
     spy = await mqtt.connectAsync(broker.url, { clientId: 'wire-spy', protocolVersion: 4 });
     spy.on('message', (topic, payload) => {
       const [, , , serialNumber, kind] = topic.split('/');
-      if (kind === 'state') wire.push({ kind, serialNumber: serialNumber! });
+      if (kind === 'state') {
+        wire.push({ kind, serialNumber: serialNumber! });
+        vehicleStates.set(serialNumber!, JSON.parse(payload.toString()) as VdaState);
+      }
       else if (kind === 'order') wire.push({ kind, serialNumber: serialNumber!, orderId: (JSON.parse(payload.toString()) as { orderId: string }).orderId });
     });
     await spy.subscribeAsync([vdaSubscription('uagv', 'state'), vdaSubscription('uagv', 'order')], { qos: 1 });
@@ -61,21 +70,40 @@ describe('vehicles started before and after the core', () => {
       expect(r.status, await r.clone().text()).toBe(201);
       orders.push((await r.json()) as OrderView);
     }
-    await waitFor('every order picked', async () => {
+    const unpicked = async (): Promise<string[]> => {
+      const left: string[] = [];
       for (const o of orders) {
         const v = (await (await harness.api(`/api/v1/orders/${o.id}`)).json()) as OrderView;
-        if (v.lines.some((l) => l.state !== 'PICKED')) return undefined;
+        for (const l of v.lines) if (l.state !== 'PICKED') left.push(`${l.id} ${l.state} ${l.sku}@${l.location}`);
       }
-      return true;
-    }, 150_000, 500);
+      return left;
+    };
+    const stalled = await waitFor('every order picked', async () => ((await unpicked()).length === 0 ? [] : undefined), 150_000, 500).catch(unpicked);
+    if (stalled.length > 0) {
+      // Kept for the diagnosis of a failing run: the store file, the floor as the core sees it, the vehicles' own states.
+      const floor = await floorDump((path) => harness.api(path));
+      const diag = mkdtempSync(join(tmpdir(), 'pickwire-late-vehicles-diag-'));
+      cpSync(harness.dataDir, join(diag, 'data'), { recursive: true });
+      writeFileSync(join(diag, 'floor.txt'), floor);
+      writeFileSync(join(diag, 'vehicle-states.json'), JSON.stringify(Object.fromEntries(vehicleStates), null, 1));
+      console.error(`late-vehicles: diagnostics kept in ${diag}`);
+      expect(stalled, `lines not picked after 150 s\n${floor}\n--- vehicles as they report ---\n${describeVehicles(vehicleStates)}`).toEqual([]);
+    }
 
     // A line is PICKED when the pick action ends; its trip finishes at the drop, a little later.
     const trips = await waitFor('every trip dropped at the pack station', () => {
       const finished = orders.flatMap((o) => harness.core.store.tasksOfLine(o.lines[0]!.id)).filter((t) => t.kind === 'amr.pickTrip' && t.state === 'FINISHED');
       return finished.length >= orders.length ? finished : undefined;
     }, 60_000, 200);
+    // Both halves took work. Not every vehicle need have: a trip goes to the free vehicle of least
+    // cost, so one parked far from the stock (or being moved out of a route just then) can see
+    // all 14 go to others, some of them after their first trip. One full-suite run saw amr-01 get
+    // none while all 14 orders were picked.
     const worked = new Set(trips.map((t) => t.deviceId));
-    for (const a of demo.devices.amrs) expect(worked.has(a.serialNumber), `${a.serialNumber} got a trip`).toBe(true);
+    const byHalf = { early: early.filter((a) => worked.has(a.serialNumber)).length, late: late.filter((a) => worked.has(a.serialNumber)).length };
+    const assigned = trips.map((t) => `${t.id} on ${t.deviceId ?? '-'} (line ${t.lineId}, created ${new Date(t.createdAt).toISOString()})`).join('\n');
+    expect(byHalf.early, `vehicles of the early half with a trip\n${assigned}`).toBeGreaterThan(0);
+    expect(byHalf.late, `vehicles of the late half with a trip\n${assigned}`).toBeGreaterThan(0);
 
     // Every order on the wire came after a state of that vehicle.
     const stateSeen = new Set<string>();

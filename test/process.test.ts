@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { orderBody, waitFor } from './support/harness.js';
+import { floorDump } from './support/reliability.js';
 import { type Banner, childrenOf, isAlive, killAllStarted, pickwireEnv, type PickwireProcess, startPickwire } from './support/process.js';
 
 const TOKEN = 'process-test-admin-token-0123456789';
@@ -137,7 +138,11 @@ describe('the pickwire process (node --import tsx src/main.ts)', () => {
         },
         120_000,
         250,
-      );
+      ).catch(async (err: unknown) => {
+        // What the floor and the process were doing, for the diagnosis of a run that stalls.
+        const floor = await floorDump((path) => api(b1, path)).catch((e: unknown) => `floor not readable: ${String(e)}`);
+        throw new Error(`${String(err)}\n${floor}\n--- process stdout (tail) ---\n${first.proc.stdout().slice(-12_000)}\n--- stderr (tail) ---\n${first.proc.stderr().slice(-4000)}`);
+      });
       expect(picked.lines[0]!.state).toBe('PICKED');
       expect(await onHand(b1, AMR_SKU, location)).toBe(stockBefore - 2);
 

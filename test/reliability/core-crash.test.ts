@@ -25,7 +25,7 @@ import { loadSiteLayout } from '../../src/index.js';
 import { scaledClock, waitFor } from '../support/harness.js';
 import { listStock } from '../support/orders.js';
 import { type Banner, freePort, killAllStarted, pickwireEnv, type PickwireProcess, startPickwire } from '../support/process.js';
-import { checkInvariants, floorDump, linesWithOpenException, onHandBySku, PICKED_OR_LATER, unsettledLines, OrderPoster, pickSkus, printFigures, readLedger, tasksInFlight, topUp } from '../support/reliability.js';
+import { checkInvariants, describeVehicles, floorDump, linesWithOpenException, onHandBySku, PICKED_OR_LATER, unsettledLines, OrderPoster, pickSkus, printFigures, readLedger, tasksInFlight, topUp } from '../support/reliability.js';
 
 const TOKEN = 'core-crash-admin-token-0123456789';
 const KILLS = 2;
@@ -255,19 +255,6 @@ describe('core killed with SIGKILL under load and restarted on the same data dir
     240_000,
   );
 });
-
-/** One line per vehicle: its order, where it stands, what is left of the order, its unfinished actions and errors. */
-function describeVehicles(states: ReadonlyMap<string, VdaState>): string {
-  return [...states.values()]
-    .sort((a, b) => a.serialNumber.localeCompare(b.serialNumber))
-    .map((s) => {
-      const base = s.nodeStates.filter((n) => n.released).map((n) => n.nodeId);
-      const horizon = s.nodeStates.filter((n) => !n.released).length;
-      const open = s.actionStates.filter((a) => a.actionStatus !== 'FINISHED' && a.actionStatus !== 'FAILED').map((a) => `${a.actionId}:${a.actionStatus}`);
-      return `${s.serialNumber} order=${s.orderId}#${s.orderUpdateId} at=${s.lastNodeId}#${s.lastNodeSequenceId} driving=${s.driving} newBaseRequest=${String(s.newBaseRequest)} base=${JSON.stringify(base)} horizon=${horizon} openActions=${JSON.stringify(open)} errors=${JSON.stringify(s.errors.map((e) => `${e.errorType}: ${e.errorDescription ?? ''}`))}`;
-    })
-    .join('\n');
-}
 
 /** The outbox commands still waiting for their device's echo, one line each. */
 function unconfirmedCommands(dataDir: string): string[] {

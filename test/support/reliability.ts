@@ -10,6 +10,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import type { SiteLayout } from '../../src/domain/site-layout.js';
+import type { VdaState } from '../../protocols/index.js';
 import { createOrderGenerator } from '../../simulators/index.js';
 import { listAllOrders, listStock, reservationMismatches, sumOf, type Get, type OrderView, type StockView } from './orders.js';
 
@@ -365,6 +366,19 @@ export async function floorDump(call: Get): Promise<string> {
   const devices = ((await (await call('/api/v1/devices')).json()) as { items: Record<string, unknown>[] }).items;
   for (const d of devices) out.push(`device ${String(d.id)} ${String(d.state)} task=${String(d.task)} node=${String(d.lastNodeId)} driving=${String(d.driving)} reserved=${JSON.stringify(d.reservedNodes)} errors=${JSON.stringify(d.errors)}`);
   return out.join('\n');
+}
+
+/** One line per vehicle: its order, where it stands, what is left of the order, its unfinished actions and errors. */
+export function describeVehicles(states: ReadonlyMap<string, VdaState>): string {
+  return [...states.values()]
+    .sort((a, b) => a.serialNumber.localeCompare(b.serialNumber))
+    .map((s) => {
+      const base = s.nodeStates.filter((n) => n.released).map((n) => n.nodeId);
+      const horizon = s.nodeStates.filter((n) => !n.released).length;
+      const open = s.actionStates.filter((a) => a.actionStatus !== 'FINISHED' && a.actionStatus !== 'FAILED').map((a) => `${a.actionId}:${a.actionStatus}`);
+      return `${s.serialNumber} order=${s.orderId}#${s.orderUpdateId} at=${s.lastNodeId}#${s.lastNodeSequenceId} driving=${s.driving} newBaseRequest=${String(s.newBaseRequest)} base=${JSON.stringify(base)} horizon=${horizon} openActions=${JSON.stringify(open)} errors=${JSON.stringify(s.errors.map((e) => `${e.errorType}: ${e.errorDescription ?? ''}`))}`;
+    })
+    .join('\n');
 }
 
 /** The figures a reliability test prints, one JSON line, picked up for RELIABILITY.md. */
