@@ -293,6 +293,39 @@ describe('resolveDeadlock', () => {
     expect(t.findDeadlock()).toBeUndefined();
   });
 
+  it('does not re-route through the node of a vehicle that waits for the cycle: that only closes the next one', () => {
+    // A jammed two-lane aisle, as late-vehicles.test.ts saw it under load: v2, v3 and v10 head
+    // east, v4, v5 and v6 west to their picks. v4 waits for v2, v2 for v3, v3 for v5 and v5 for
+    // v4: the cycle. v10 waits for v4 and v6 for v3, queued behind it.
+    const g = grid(6, 2);
+    const t = new ReservationTable();
+    const paths: Record<string, string[]> = {
+      v10: ['1,0', '2,0', '3,0', '4,0', '5,0'],
+      v4: ['2,0', '2,1', '1,1'],
+      v2: ['2,1', '3,1', '4,1', '5,1'],
+      v3: ['3,1', '3,0', '4,0', '5,0'],
+      v5: ['3,0', '2,0', '2,1'],
+      v6: ['4,1', '3,1'],
+    };
+    for (const [v, p] of Object.entries(paths)) t.park(v, p[0] as string);
+    for (const [v, p] of Object.entries(paths)) t.reservePath(v, p, 0, 2);
+    const cycle = t.findDeadlock() as WaitEdge[];
+    expect(new Set(cycle.map((e) => e.vehicle))).toEqual(new Set(['v4', 'v2', 'v3', 'v5']));
+    // v4 gives way first, v5 next. Before, v4 was sent round through v10's node: v10 waits for
+    // v4, so that closed a cycle of two, whose detour led back through v2's node, and so on.
+    const priorities = { v10: 6, v2: 5, v3: 4, v6: 3, v5: 2, v4: 1 };
+    const r = resolveDeadlock(cycle, contextFor(g, t, priorities));
+    const queued = new Set([...t.held('v10'), ...t.held('v6')]);
+    if (r.kind === 'reroute') expect(r.nodes.filter((n) => queued.has(n))).toEqual([]);
+    // Here no detour is left, so one of the cycle backs off out of the others' way.
+    expect(r).toMatchObject({ kind: 'backoff', vehicle: 'v2' });
+    if (r.kind !== 'backoff') return;
+    for (const v of ['v4', 'v3', 'v5']) expect(paths[v]).not.toContain(r.retreatTo);
+    t.yieldTo(r.vehicle, r.yieldTo, r.retreatIndex, r.nodes);
+    t.reservePath(r.vehicle, r.nodes, 0, 2);
+    expect(t.waitOf('v2')).toBeUndefined();
+  });
+
   it('says so when nobody can give way', () => {
     const line = new RouteGraph({ graph: { nodes: [{ id: 'a', x: 0, y: 0 }, { id: 'b', x: 1, y: 0 }], edges: [{ id: 'ab', from: 'a', to: 'b' }] } });
     const t = new ReservationTable();

@@ -516,13 +516,20 @@ export const RESOLUTION_KINDS = ['reroute', 'backoff', 'none'] as const;
 
 /**
  * How to break a deadlock: re-route the lowest-priority vehicle that has a detour around the
- * nodes the others hold (first avoiding every other vehicle, then only the cycle); failing
+ * nodes the others hold (first avoiding every other vehicle, then only those that cannot move
+ * before the cycle is broken: its members and every vehicle whose waits lead into it); failing
  * that, back the lowest-priority vehicle that can off to the nearest free node that no other
- * member of the cycle still has to pass, and let it yield to them. The new path keeps the
- * vehicle's released base as its head, since a base cannot be taken back.
+ * member of the cycle still has to pass, and let it yield to them; failing that too, a detour
+ * around the members alone. The new path keeps the vehicle's released base as its head, since a
+ * base cannot be taken back.
+ *
+ * A detour through a node of a vehicle waiting for the cycle would only close the next one: in
+ * a jammed two-lane aisle (test/late-vehicles.test.ts under load) one vehicle was re-routed
+ * twice a second for two minutes, between a cycle of four and the vehicle queued behind it.
  */
 export function resolveDeadlock(cycle: readonly WaitEdge[], ctx: ResolutionContext): Resolution {
   const members = [...new Set(cycle.map((e) => e.vehicle))];
+  const stuck = [...waitingOn(members, ctx.table.waits())];
   const candidates = members
     .filter((v) => ctx.movable(v) && ctx.table.plan(v) !== undefined)
     .sort((a, b) => ctx.priority(a) - ctx.priority(b) || (a < b ? 1 : a > b ? -1 : 0));
@@ -534,13 +541,16 @@ export function resolveDeadlock(cycle: readonly WaitEdge[], ctx: ResolutionConte
     return out;
   };
 
-  for (const among of [undefined, members]) {
+  const detour = (among: readonly string[] | undefined): Resolution | undefined => {
     for (const v of candidates) {
       const avoid = heldByOthers(v, among);
       const nodes = planDetour(ctx.graph, ctx.table.plan(v) as TrafficPlan, ctx.stops(v), avoid, ctx.maxSpeed);
       if (nodes) return { kind: 'reroute', vehicle: v, nodes, avoided: [...avoid].sort() };
     }
-  }
+    return undefined;
+  };
+  const clear = detour(undefined) ?? detour(stuck);
+  if (clear) return clear;
 
   for (const v of candidates) {
     const p = ctx.table.plan(v) as TrafficPlan;
@@ -555,7 +565,23 @@ export function resolveDeadlock(cycle: readonly WaitEdge[], ctx: ResolutionConte
     if (!tail) continue;
     return { kind: 'backoff', vehicle: v, nodes: [...head, ...tail], retreatTo: retreat[retreat.length - 1] as string, retreatIndex: head.length - 1, yieldTo: others };
   }
-  return { kind: 'none', reason: 'no detour around the cycle and no free node to back off to' };
+  // Last, a detour past a vehicle queued behind the cycle: it closes another cycle, whose own
+  // resolution may still move things on (it may give way in its turn).
+  return detour(members) ?? { kind: 'none', reason: 'no detour around the cycle and no free node to back off to' };
+}
+
+/** The cycle's members and every vehicle whose chain of waits leads to one of them. */
+function waitingOn(members: readonly string[], waits: readonly WaitEdge[]): Set<string> {
+  const stuck = new Set(members);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const w of waits) {
+      if (stuck.has(w.vehicle) || !stuck.has(w.holder)) continue;
+      stuck.add(w.vehicle);
+      grew = true;
+    }
+  }
+  return stuck;
 }
 
 /**
