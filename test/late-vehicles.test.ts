@@ -5,9 +5,6 @@
  * with `stateRequest` when it starts, DESIGN §2.1). Real MQTT, one broker, simulated devices.
  */
 import mqtt from 'mqtt';
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type VdaState, vdaSubscription } from '../protocols/index.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../src/adapters/mqtt/embedded-broker.js';
@@ -15,7 +12,7 @@ import type { OrderView } from '../src/app/queries.js';
 import { createLogger, loadSiteLayout, type SiteLayout } from '../src/index.js';
 import { startSimulatedSite, type SimulatedSite } from '../simulators/index.js';
 import { CHANNEL_TOKEN, orderBody, scaledClock, startHarness, waitFor, type Harness } from './support/harness.js';
-import { describeVehicles, floorDump } from './support/reliability.js';
+import { describeVehicles, floorDump, keepDiagnostics } from './support/reliability.js';
 
 const demo = loadSiteLayout('demo');
 const SPEED = 6;
@@ -82,11 +79,7 @@ describe('vehicles started before and after the core', () => {
     if (stalled.length > 0) {
       // Kept for the diagnosis of a failing run: the store file, the floor as the core sees it, the vehicles' own states.
       const floor = await floorDump((path) => harness.api(path));
-      const diag = mkdtempSync(join(tmpdir(), 'pickwire-late-vehicles-diag-'));
-      cpSync(harness.dataDir, join(diag, 'data'), { recursive: true });
-      writeFileSync(join(diag, 'floor.txt'), floor);
-      writeFileSync(join(diag, 'vehicle-states.json'), JSON.stringify(Object.fromEntries(vehicleStates), null, 1));
-      console.error(`late-vehicles: diagnostics kept in ${diag}`);
+      keepDiagnostics('late-vehicles', harness.dataDir, { 'floor.txt': floor, 'vehicle-states.json': JSON.stringify(Object.fromEntries(vehicleStates), null, 1) });
       expect(stalled, `lines not picked after 150 s\n${floor}\n--- vehicles as they report ---\n${describeVehicles(vehicleStates)}`).toEqual([]);
     }
 

@@ -59,12 +59,13 @@ describe('order update ids after a core restart', () => {
     const links = gatedLinks({
       url: first.core.mqttUrl,
       gate: (m) => {
-        if (!isOrder(m) || orderOf(m).orderId !== trip.id) return 'deliver';
+        const o = isOrder(m) ? orderOf(m) : undefined;
+        if (o === undefined || o.orderId !== trip.id) return 'deliver';
         // After the restart, nothing of the trip until the new core has taken the drive over.
         if (restarted) return adopted ? 'deliver' : 'hold';
         // Before it, the vehicle never gets update #2 (nor its copies): it drives its base up
         // to #1 and waits there, asking for more.
-        return orderOf(m).orderUpdateId >= 2 ? 'hold' : 'deliver';
+        return o.orderUpdateId >= 2 ? 'hold' : 'deliver';
       },
     });
     site = await startSimulatedSite({ layout: oneAmr, linkFactory: links.factory, interfaceName: 'uagv', clock: scaledClock(SPEED) });
@@ -76,12 +77,14 @@ describe('order update ids after a core restart', () => {
     const lineId = order.lines[0]!.id;
     trip.id = await waitFor('the trip dispatched', () => first.core.store.tasksOfLine(lineId).find((t) => t.kind === 'amr.pickTrip' && t.deviceId === vehicle.serialNumber)?.id, 30_000, 50);
     const tripId = trip.id;
+    /** Every order of the trip the vehicle was sent, delivered or held, in arrival order. */
+    const tripUpdates = (): VdaOrder[] => links.arrived.filter(isOrder).map(orderOf).filter((o) => o.orderId === tripId);
     const held = await waitFor('update #2 written and held back', () => links.held[0], 30_000, 50);
     const heldId = orderOf(held).orderUpdateId;
     expect(heldId).toBe(2);
     // Where #1's base ends: the vehicle drives up to it and stops (the new core then releases
     // from there, so its next update differs from the held #2, released from one node before).
-    const update1 = links.arrived.filter(isOrder).map(orderOf).find((o) => o.orderId === tripId && o.orderUpdateId === 1)!;
+    const update1 = tripUpdates().find((o) => o.orderUpdateId === 1)!;
     const baseEnd = update1.nodes.filter((n) => n.released).at(-1)!.nodeId;
     const amr = site.devices.amrs[0]!.vehicle;
     await waitFor('the vehicle waiting at the end of base #1', () => (amr.state.lastNodeId === baseEnd && !amr.state.driving) || undefined, 30_000, 20);
@@ -113,14 +116,13 @@ describe('order update ids after a core restart', () => {
       60_000,
       200,
     ).catch(async () => {
-      const updates = links.arrived.filter(isOrder).map(orderOf).filter((o) => o.orderId === tripId);
-      throw new Error(`trip ${tripId} did not finish; updates the vehicle was sent: ${updates.map((o) => `#${o.orderUpdateId}`).join(' ')}; vehicle reports #${amr.state.orderUpdateId} at ${amr.state.lastNodeId}`);
+      throw new Error(`trip ${tripId} did not finish; updates the vehicle was sent: ${tripUpdates().map((o) => `#${o.orderUpdateId}`).join(' ')}; vehicle reports #${amr.state.orderUpdateId} at ${amr.state.lastNodeId}`);
     });
     expect(picked.lines[0]!.state).toBe('PICKED');
 
     // One id, one update: every copy of an update the vehicle was sent says the same thing.
     const byId = new Map<number, Set<string>>();
-    for (const o of links.arrived.filter(isOrder).map(orderOf).filter((o) => o.orderId === tripId)) {
+    for (const o of tripUpdates()) {
       const nodes = byId.get(o.orderUpdateId) ?? new Set<string>();
       nodes.add(JSON.stringify(o.nodes.map((n) => [n.nodeId, n.sequenceId, n.released])));
       byId.set(o.orderUpdateId, nodes);

@@ -529,7 +529,6 @@ export const RESOLUTION_KINDS = ['reroute', 'backoff', 'none'] as const;
  */
 export function resolveDeadlock(cycle: readonly WaitEdge[], ctx: ResolutionContext): Resolution {
   const members = [...new Set(cycle.map((e) => e.vehicle))];
-  const stuck = [...waitingOn(members, ctx.table.waits())];
   const candidates = members
     .filter((v) => ctx.movable(v) && ctx.table.plan(v) !== undefined)
     .sort((a, b) => ctx.priority(a) - ctx.priority(b) || (a < b ? 1 : a > b ? -1 : 0));
@@ -549,7 +548,7 @@ export function resolveDeadlock(cycle: readonly WaitEdge[], ctx: ResolutionConte
     }
     return undefined;
   };
-  const clear = detour(undefined) ?? detour(stuck);
+  const clear = detour(undefined) ?? detour([...waitingOn(members, ctx.table.waits())]);
   if (clear) return clear;
 
   for (const v of candidates) {
@@ -572,13 +571,15 @@ export function resolveDeadlock(cycle: readonly WaitEdge[], ctx: ResolutionConte
 
 /** The cycle's members and every vehicle whose chain of waits leads to one of them. */
 function waitingOn(members: readonly string[], waits: readonly WaitEdge[]): Set<string> {
+  const waitersOf = new Map<string, string[]>();
+  for (const w of waits) waitersOf.set(w.holder, [...(waitersOf.get(w.holder) ?? []), w.vehicle]);
   const stuck = new Set(members);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const w of waits) {
-      if (stuck.has(w.vehicle) || !stuck.has(w.holder)) continue;
-      stuck.add(w.vehicle);
-      grew = true;
+  const queue = [...members];
+  for (let v = queue.pop(); v !== undefined; v = queue.pop()) {
+    for (const waiter of waitersOf.get(v) ?? []) {
+      if (stuck.has(waiter)) continue;
+      stuck.add(waiter);
+      queue.push(waiter);
     }
   }
   return stuck;

@@ -15,7 +15,7 @@
  */
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -25,7 +25,7 @@ import { loadSiteLayout } from '../../src/index.js';
 import { scaledClock, waitFor } from '../support/harness.js';
 import { listStock } from '../support/orders.js';
 import { type Banner, freePort, killAllStarted, pickwireEnv, type PickwireProcess, startPickwire } from '../support/process.js';
-import { checkInvariants, describeVehicles, floorDump, linesWithOpenException, onHandBySku, PICKED_OR_LATER, unsettledLines, OrderPoster, pickSkus, printFigures, readLedger, tasksInFlight, topUp } from '../support/reliability.js';
+import { checkInvariants, describeVehicles, floorDump, keepDiagnostics, linesWithOpenException, onHandBySku, PICKED_OR_LATER, unsettledLines, OrderPoster, pickSkus, printFigures, readLedger, tasksInFlight, topUp } from '../support/reliability.js';
 
 const TOKEN = 'core-crash-admin-token-0123456789';
 const KILLS = 2;
@@ -191,16 +191,13 @@ describe('core killed with SIGKILL under load and restarted on the same data dir
         return u.open.length === 0 ? u : undefined;
       }, SETTLE_MS, 500).catch(() => unsettledLines(call, ids));
       // Kept for the diagnosis of a failing run: the store file, the core's whole log, the vehicles' own states.
-      const keepDiagnostics = async (): Promise<string> => {
-        const diag = mkdtempSync(join(tmpdir(), 'pickwire-core-crash-diag-'));
-        cpSync(dataDir, join(diag, 'data'), { recursive: true });
-        writeFileSync(join(diag, 'core.log'), proc!.stdout());
-        writeFileSync(join(diag, 'floor.txt'), await floorDump(call));
-        writeFileSync(join(diag, 'vehicle-states.json'), JSON.stringify(Object.fromEntries(vehicleStates), null, 1));
-        console.error(`core-crash: diagnostics kept in ${diag}`);
-        return diag;
-      };
-      if (settled.open.length > 0) await keepDiagnostics();
+      const keep = async (): Promise<string> =>
+        keepDiagnostics('core-crash', dataDir, {
+          'core.log': proc!.stdout(),
+          'floor.txt': await floorDump(call),
+          'vehicle-states.json': JSON.stringify(Object.fromEntries(vehicleStates), null, 1),
+        });
+      if (settled.open.length > 0) await keep();
       expect(
         settled.open,
         `lines not finished ${SETTLE_MS / 1000} s after the last restart\n${await floorDump(call)}\n--- vehicles as they report ---\n${describeVehicles(vehicleStates)}\n--- core log (tail) ---\n${proc!.stdout().slice(-6000)}`,
@@ -222,7 +219,7 @@ describe('core killed with SIGKILL under load and restarted on the same data dir
         const left = unconfirmedCommands(dataDir);
         return left.length === 0 ? left : undefined;
       }, 30_000, 500).catch(() => unconfirmedCommands(dataDir));
-      if (unconfirmed.length > 0) await keepDiagnostics();
+      if (unconfirmed.length > 0) await keep();
       expect(unconfirmed, `every command echoed by its device in the end\n--- vehicles as they report ---\n${describeVehicles(vehicleStates)}`).toEqual([]);
 
       printFigures({

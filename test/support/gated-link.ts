@@ -21,45 +21,45 @@ export interface GatedLinks {
   readonly arrived: Arrival[];
   /** Messages held back so far and not handed over. */
   readonly held: Arrival[];
-  /** Hands a held message to the device now. */
+  /** Hands a held message to the device it came for, now. */
   deliver(message: Arrival): void;
-  /** Called after each publish of a device has reached the broker. */
-  onPublished(listener: (topic: string) => void): void;
 }
+
+type Handler = (topic: string, payload: Buffer) => void;
 
 export function gatedLinks(opts: { url: string; gate: (m: Arrival) => GateVerdict }): GatedLinks {
   const arrived: Arrival[] = [];
   const held: Arrival[] = [];
-  const handlers: ((topic: string, payload: Buffer) => void)[] = [];
-  const published: ((topic: string) => void)[] = [];
+  // Each held message remembers its device's handlers, so it reaches that device alone.
+  const heldFor = new Map<Arrival, Handler[]>();
   return {
     arrived,
     held,
     deliver(message) {
       const i = held.indexOf(message);
       if (i >= 0) held.splice(i, 1);
-      for (const h of handlers) h(message.topic, message.payload);
-    },
-    onPublished(listener) {
-      published.push(listener);
+      for (const h of heldFor.get(message) ?? []) h(message.topic, message.payload);
+      heldFor.delete(message);
     },
     async factory(clientId, will) {
       // Reconnects quickly: the tests that gate messages restart the broker under the device.
       const link = await connectMqttLink({ url: opts.url, clientId, will, reconnectPeriod: 200 });
+      const handlers: Handler[] = [];
       link.onMessage((topic, payload) => {
         const m = { topic, payload };
         arrived.push(m);
-        if (opts.gate(m) === 'hold') held.push(m);
-        else for (const h of handlers) h(topic, payload);
+        if (opts.gate(m) === 'deliver') {
+          for (const h of handlers) h(topic, payload);
+          return;
+        }
+        held.push(m);
+        heldFor.set(m, handlers);
       });
       return {
         get connected() {
           return link.connected;
         },
-        async publish(topic, payload, publishOpts) {
-          await link.publish(topic, payload, publishOpts);
-          for (const l of published) l(topic);
-        },
+        publish: (topic, payload, publishOpts) => link.publish(topic, payload, publishOpts),
         subscribe: (topics, qos) => link.subscribe(topics, qos),
         onMessage: (handler) => void handlers.push(handler),
         onConnect: (handler) => link.onConnect(handler),

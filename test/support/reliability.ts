@@ -8,6 +8,8 @@
  * beside the core's writer in WAL mode).
  */
 import Database from 'better-sqlite3';
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SiteLayout } from '../../src/domain/site-layout.js';
 import type { VdaState } from '../../protocols/index.js';
@@ -379,6 +381,18 @@ export function describeVehicles(states: ReadonlyMap<string, VdaState>): string 
       return `${s.serialNumber} order=${s.orderId}#${s.orderUpdateId} at=${s.lastNodeId}#${s.lastNodeSequenceId} driving=${s.driving} newBaseRequest=${String(s.newBaseRequest)} base=${JSON.stringify(base)} horizon=${horizon} openActions=${JSON.stringify(open)} errors=${JSON.stringify(s.errors.map((e) => `${e.errorType}: ${e.errorDescription ?? ''}`))}`;
     })
     .join('\n');
+}
+
+/**
+ * Keeps what a failing run leaves for its diagnosis in a new /tmp/pickwire-<test>-diag-* dir: a
+ * copy of the data dir (the store file) and the given text files. Returns the dir.
+ */
+export function keepDiagnostics(test: string, dataDir: string, files: Record<string, string>): string {
+  const diag = mkdtempSync(join(tmpdir(), `pickwire-${test}-diag-`));
+  cpSync(dataDir, join(diag, 'data'), { recursive: true });
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(diag, name), text);
+  console.error(`${test}: diagnostics kept in ${diag}`);
+  return diag;
 }
 
 /** The figures a reliability test prints, one JSON line, picked up for RELIABILITY.md. */
