@@ -94,6 +94,8 @@ function cpuNote(r: MeasuredLoad): string {
   return `core CPU ${Math.round(r.coreCpuUsPerOrder)} µs/order${main}; load client ${Math.round(r.clientCpuUsPerOrder)} µs/order`;
 }
 
+const CLOSED_LOOP_RUNS = 3;
+
 /**
  * Durable order intake over HTTP (group commit, fsync per batch, every 201 on disk): the most
  * a closed loop of clients gets through, then the latency at a steady 1,000 orders/s.
@@ -101,12 +103,23 @@ function cpuNote(r: MeasuredLoad): string {
 export async function benchIntake(linesPerOrder = 3): Promise<BenchResult[]> {
   return withCore(async (core, baseUrl) => {
     const skus = core.layout.stock.filter((s) => s.onHand >= 40).map((s) => s.sku);
-    const warm = await runLoadClient(baseUrl, { orders: 500, linesPerOrder, skus, concurrency: 16, keyPrefix: 'warm' });
-    void warm;
-    const max = await runLoadClient(baseUrl, { orders: 6000, linesPerOrder, skus, concurrency: 64, keyPrefix: 'max' });
+    // Warm-up at full load: the first few thousand orders still run cold code (JIT) and cold
+    // store pages, and measured ~7% slower than the runs after them.
+    await runLoadClient(baseUrl, { orders: 3000, linesPerOrder, skus, concurrency: 64, keyPrefix: 'warm' });
+    // The median of three runs: one run on this shared machine varies by ~10%.
+    const runs: MeasuredLoad[] = [];
+    for (let i = 0; i < CLOSED_LOOP_RUNS; i++) runs.push(await runLoadClient(baseUrl, { orders: 6000, linesPerOrder, skus, concurrency: 64, keyPrefix: `max-${i}` }));
+    const byRate = [...runs].sort((a, b) => a.ordersPerSecond - b.ordersPerSecond);
+    const max = byRate[Math.floor(byRate.length / 2)] as MeasuredLoad;
+    const all = runs.map((r) => Math.round(r.ordersPerSecond).toLocaleString('en-US')).join(' / ');
     const label = `${linesPerOrder}-line orders`;
     const results: BenchResult[] = [
-      { name: `order intake, closed loop of 64 clients (${label}, durable)`, value: max.ordersPerSecond, unit: 'orders/s', note: `p50 ${max.p50.toFixed(1)} ms, p99 ${max.p99.toFixed(1)} ms, ${max.failures} failed, ${cpuNote(max)}` },
+      {
+        name: `order intake, closed loop of 64 clients (${label}, durable)`,
+        value: max.ordersPerSecond,
+        unit: 'orders/s',
+        note: `median of ${runs.length} runs of 6,000 orders (${all} orders/s); that run: p50 ${max.p50.toFixed(1)} ms, p99 ${max.p99.toFixed(1)} ms, ${max.failures} failed, ${cpuNote(max)}; failed in all runs: ${runs.reduce((n, r) => n + r.failures, 0)}`,
+      },
     ];
     // Open loops: requests go out on schedule whatever the answers do, so queueing shows.
     for (const rate of [300, 1000]) {

@@ -258,8 +258,11 @@ export class SqliteStore implements Store {
   private flushEvents(): void {
     const rows = this.pendingEvents;
     for (let i = 0; i < rows.length; i += EVENTS_PER_STATEMENT) {
-      const chunk = rows.slice(i, i + EVENTS_PER_STATEMENT);
-      this.eventInsert(chunk.length).run(chunk.flat());
+      const end = Math.min(i + EVENTS_PER_STATEMENT, rows.length);
+      // A plain loop, not slice().flat(): V8's generic flat() took ~2% of intake's main thread.
+      const params: unknown[] = [];
+      for (let r = i; r < end; r++) for (const v of rows[r] as readonly unknown[]) params.push(v);
+      this.eventInsert(end - i).run(params);
     }
     rows.length = 0;
   }
