@@ -262,6 +262,9 @@ describe('cancellation over MQTT with the simulated site', () => {
     try {
       const order = await place([{ sku: amrSku, quantity: 1 }, { sku: asrsSku, quantity: 1 }]);
       const [l1, l2] = order.lines as [LineBody, LineBody];
+      // The release pass runs on its own: let it release both lines first, or it may turn l1
+      // RELEASED between the two cancels below and the second answer differ for that reason.
+      await waitFor('both lines released', () => (order.lines.every((l) => tasksOf(l.id).length > 0) ? true : undefined), 10_000);
 
       // Cancel twice: the second answer is the same order, and nothing is compensated twice.
       const first = await cancel(`${order.id}/lines/${l2.id}`);
