@@ -28,6 +28,9 @@ import { CLOSE_ANNOUNCE_MS, linkFrom, withinMs, type DeviceLink, type LastWill, 
 import { cloneJson } from './json-clone.js';
 import { judgeOrder } from './vda-order-rules.js';
 
+/** The fields of a VDA state that are strings, numbers or booleans: safe to hand out uncopied. */
+type ScalarStateField = { [K in keyof VdaState]-?: VdaState[K] extends string | number | boolean | undefined ? K : never }[keyof VdaState];
+
 export type VdaFactsheetBody = Omit<VdaFactsheet, 'headerId' | 'timestamp' | 'version' | 'manufacturer' | 'serialNumber'>;
 
 export interface VdaVehicleOptions {
@@ -136,6 +139,15 @@ export class VdaVehicle {
   /** A snapshot of the current state (a copy; changes go through the methods below). */
   get state(): Readonly<VdaState> {
     return cloneJson(this.current);
+  }
+
+  /**
+   * One plain field of the current state, without copying the rest: `state` copies every node
+   * and action state, which a simulated fleet asking for `lastNodeId` on every move paid ~1% of
+   * a fast run for.
+   */
+  stateField<K extends ScalarStateField>(key: K): VdaState[K] {
+    return this.current[key];
   }
 
   /** Nodes still to be reached, in order, with their actions (base first, then horizon). */

@@ -267,7 +267,7 @@ export class SimulatedAmr implements Faultable, HasUtilization {
       this.asOneEvent(() => {
         const stitch = order.nodes[0];
       // Actions an update adds to a node we already stand on run right away.
-        if (isUpdate && stitch !== undefined && stitch.sequenceId <= this.vehicle.state.lastNodeSequenceId) this.queueActions(stitch);
+        if (isUpdate && stitch !== undefined && stitch.sequenceId <= this.vehicle.stateField('lastNodeSequenceId')) this.queueActions(stitch);
         if (!isUpdate) {
           this.pendingActions = [];
           if (this.blockedOn !== undefined) this.vehicle.clearErrors(NODE_OCCUPIED);
@@ -561,7 +561,7 @@ export class SimulatedAmr implements Faultable, HasUtilization {
       this.cancelWait = undefined;
       this.clock.setTimer(() => this.asOneEvent(() => this.next()), 0);
     });
-    if (this.vehicle.state.driving) {
+    if (this.vehicle.stateField('driving')) {
       this.vehicle.setDriving(false);
       this.publish();
     }
@@ -729,7 +729,7 @@ export class SimulatedAmr implements Faultable, HasUtilization {
   /** Nothing left to drive: rest, request more base if a horizon is waiting, charge if on a charger. */
   private settle(): void {
     const horizonWaiting = this.vehicle.remainingNodes.length > 0;
-    if (horizonWaiting !== this.vehicle.state.newBaseRequest) {
+    if (horizonWaiting !== this.vehicle.stateField('newBaseRequest')) {
       this.vehicle.setNewBaseRequest(horizonWaiting);
       this.publish();
     }
@@ -746,7 +746,7 @@ export class SimulatedAmr implements Faultable, HasUtilization {
   }
 
   private atCharger(): boolean {
-    const node = this.vehicle.state.lastNodeId;
+    const node = this.vehicle.stateField('lastNodeId');
     const at = this.coords.get(node);
     return this.chargers.has(node) && at !== undefined && distance(this.here(), at) <= ON_NODE;
   }
@@ -784,7 +784,7 @@ export class SimulatedAmr implements Faultable, HasUtilization {
   }
 
   private fail(description: string): void {
-    this.vehicle.addError({ errorType: 'navigationError', errorLevel: 'FATAL', errorDescription: description, errorReferences: [{ referenceKey: 'orderId', referenceValue: this.vehicle.state.orderId }] });
+    this.vehicle.addError({ errorType: 'navigationError', errorLevel: 'FATAL', errorDescription: description, errorReferences: [{ referenceKey: 'orderId', referenceValue: this.vehicle.stateField('orderId') }] });
     this.publish();
   }
 
