@@ -572,7 +572,11 @@ export function resolveDeadlock(cycle: readonly WaitEdge[], ctx: ResolutionConte
 /** The cycle's members and every vehicle whose chain of waits leads to one of them. */
 function waitingOn(members: readonly string[], waits: readonly WaitEdge[]): Set<string> {
   const waitersOf = new Map<string, string[]>();
-  for (const w of waits) waitersOf.set(w.holder, [...(waitersOf.get(w.holder) ?? []), w.vehicle]);
+  for (const w of waits) {
+    const list = waitersOf.get(w.holder);
+    if (list) list.push(w.vehicle);
+    else waitersOf.set(w.holder, [w.vehicle]);
+  }
   const stuck = new Set(members);
   const queue = [...members];
   for (let v = queue.pop(); v !== undefined; v = queue.pop()) {
