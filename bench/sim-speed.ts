@@ -13,8 +13,8 @@
  * `--site NAME` / `PICKWIRE_BENCH_SIM_SITE` picks another site (default rmfs-large, falling back
  * to demo when it is not bundled).
  *
- * `benchSimSpeed` measures in a fresh Node process started with SIM_NODE_FLAGS, the flags
- * `npm run sim` runs with: the figure is that of a simulation run, not of a heap that the
+ * `benchSimSpeed` measures in a fresh Node process started with SIM_CHILD_FLAGS, the flags
+ * `npm run sim` and each of its parallel runs run with: the figure is that of a simulation run, not of a heap that the
  * benchmarks before it in `npm run bench` have filled and shaped.
  */
 import { spawn } from 'node:child_process';
@@ -22,6 +22,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadSiteLayout, resolveSitePath } from '../src/index.js';
 import { runFast } from '../simulators/run/run-fast.js';
+import { SIM_CHILD_FLAGS } from '../simulators/run/run-pool.js';
 import type { BenchResult } from './result.js';
 
 export const DEFAULT_BENCH_SIM_HOURS = 0.5;
@@ -53,17 +54,9 @@ const cpuSecondsSince = (from: NodeJS.CpuUsage): number => {
   return (c.user + c.system) / 1e6;
 };
 
-/**
- * Node flags of `npm run sim` (package.json says them again; keep the two the same). A fast run
- * allocates a short-lived object graph per message (decoded JSON, rows, order updates): with
- * 64 MiB semi-spaces V8 scavenges far less often, and the 0.5 h rmfs-large shift runs ~8% faster
- * than with the default 16 MiB (32 MiB: ~5%; 128 MiB: no better than 64).
- */
-export const SIM_NODE_FLAGS = ['--max-semi-space-size=64'];
-
-/** Runs the measurement in a child process with SIM_NODE_FLAGS and returns its results. */
+/** Runs the measurement in a child process with SIM_CHILD_FLAGS and returns its results. */
 export async function benchSimSpeed(opts: SimSpeedOptions = simSpeedOptions([], process.env)): Promise<BenchResult[]> {
-  const args = [...SIM_NODE_FLAGS, '--import', 'tsx', fileURLToPath(import.meta.url), '--hours', String(opts.hours ?? DEFAULT_BENCH_SIM_HOURS), ...(opts.site === undefined ? [] : ['--site', opts.site])];
+  const args = [...SIM_CHILD_FLAGS, fileURLToPath(import.meta.url), '--hours', String(opts.hours ?? DEFAULT_BENCH_SIM_HOURS), ...(opts.site === undefined ? [] : ['--site', opts.site])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));

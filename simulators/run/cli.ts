@@ -19,6 +19,8 @@ export interface SimArgs {
   out: string;
   /** One-way latency of the in-memory bus (fast mode), ms. */
   latencyMs: number;
+  /** Fast mode: runs at the same time, one process each; absent: one per CPU core (see runJobs). */
+  jobs: number | undefined;
   help: boolean;
 }
 
@@ -36,11 +38,12 @@ export const USAGE = `Usage: npm run sim -- [options]
   --live               real MQTT (embedded broker) and real time
   --speed X            live mode: simulated seconds per real second             [1]
   --latency MS         fast mode: in-memory bus latency                         [1]
+  --jobs N             fast mode: runs side by side, a process each     [CPU cores]
   --help               this text
 `;
 
 export function parseSimArgs(argv: readonly string[]): SimArgs {
-  const args: SimArgs = { site: 'demo', hours: 8, warmupHours: NaN, seed: 1, live: false, speed: 1, robots: undefined, orderRate: undefined, replications: 1, sweep: undefined, out: 'sim-out', latencyMs: 1, help: false };
+  const args: SimArgs = { site: 'demo', hours: 8, warmupHours: NaN, seed: 1, live: false, speed: 1, robots: undefined, orderRate: undefined, replications: 1, sweep: undefined, out: 'sim-out', latencyMs: 1, jobs: undefined, help: false };
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i] as string;
     const [flag, inline] = raw.startsWith('--') && raw.includes('=') && !raw.startsWith('--sweep=') ? [raw.slice(0, raw.indexOf('=')), raw.slice(raw.indexOf('=') + 1)] : [raw, undefined];
@@ -87,6 +90,9 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
       case '--latency':
         args.latencyMs = num(flag, value(), { min: 0 });
         break;
+      case '--jobs':
+        args.jobs = int(flag, value(), 1);
+        break;
       case '--help':
       case '-h':
         args.help = true;
@@ -102,7 +108,15 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
   if (Number.isNaN(args.warmupHours)) args.warmupHours = args.hours / 10;
   if (args.warmupHours >= args.hours) throw new RangeError(`--warmup (${args.warmupHours} h) must be shorter than --hours (${args.hours} h)`);
   if (args.sweep !== undefined && args.robots !== undefined) throw new RangeError('--robots and --sweep robots=... cannot be combined');
+  // Live runs share the broker and real time; side by side they would measure each other.
+  if (args.live && args.jobs !== undefined && args.jobs > 1) throw new RangeError('--jobs applies to fast mode only: live runs go one at a time');
   return args;
+}
+
+/** How many fast runs go side by side: --jobs, else one per core; never more than there are runs. */
+export function runJobs(args: Pick<SimArgs, 'jobs' | 'live'>, runs: number, cores: number): number {
+  if (args.live) return 1;
+  return Math.max(1, Math.min(args.jobs ?? cores, runs));
 }
 
 /** `robots=20..80:10` -> 20, 30, ..., 80 (the step defaults to 1). */

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadSiteLayout } from '../../src/index.js';
 import type { RunKpis } from '../report/types.js';
-import { parseSimArgs, parseSweep } from './cli.js';
+import { parseSimArgs, parseSweep, runJobs } from './cli.js';
 import { formatProgress } from './progress.js';
 import { runFast } from './run-fast.js';
 import { withRobots } from './robots.js';
@@ -50,6 +50,17 @@ describe('runner flags', () => {
     expect(() => parseSimArgs(['--hours', '1', '--warmup', '2'])).toThrow(/must be shorter/);
     expect(() => parseSweep('robots=80..20')).toThrow(/FROM <= TO/);
     expect(() => parseSweep('speed=1..2')).toThrow(/robots=FROM..TO:STEP/);
+    expect(() => parseSimArgs(['--jobs', '0'])).toThrow(/--jobs expects a whole number >= 1/);
+    expect(() => parseSimArgs(['--live', '--jobs', '2'])).toThrow(/--jobs applies to fast mode only/);
+  });
+
+  it('runs fast runs side by side, one per core unless --jobs says otherwise, never more than there are runs', () => {
+    expect(runJobs(parseSimArgs([]), 21, 2)).toBe(2);
+    expect(runJobs(parseSimArgs([]), 1, 2)).toBe(1);
+    expect(runJobs(parseSimArgs(['--jobs', '4']), 3, 2)).toBe(3);
+    expect(runJobs(parseSimArgs(['--jobs', '1']), 21, 8)).toBe(1);
+    expect(runJobs(parseSimArgs(['--live', '--jobs', '1']), 21, 8)).toBe(1);
+    expect(runJobs(parseSimArgs(['--live']), 21, 8)).toBe(1);
   });
 });
 

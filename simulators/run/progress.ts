@@ -16,6 +16,28 @@ export interface ProgressReporter {
   done(): void;
 }
 
+/** Where one run of a pool stands, as its process last said. */
+export type RunProgress = Omit<ProgressInfo, 'label' | 'wallSeconds'>;
+
+/**
+ * Runs going side by side as one progress line: simulated time and orders summed over the runs
+ * (finished ones at their end), throughput the mean of the runs still going, and the speed
+ * that of the pool as a whole (simulated seconds of all runs per wall second).
+ */
+export function poolProgress(site: string, runs: readonly (RunProgress | undefined)[], finished: number, wallSeconds: number): ProgressInfo {
+  const started = runs.filter((r): r is RunProgress => r !== undefined);
+  const going = started.filter((r) => r.simSeconds < r.totalSeconds);
+  const perRun = started[0]?.totalSeconds ?? 0;
+  return {
+    label: `${site} ${finished}/${runs.length} runs`,
+    simSeconds: started.reduce((sum, r) => sum + r.simSeconds, 0),
+    totalSeconds: perRun * runs.length,
+    ordersDone: started.reduce((sum, r) => sum + r.ordersDone, 0),
+    ordersPerHour: going.length === 0 ? 0 : going.reduce((sum, r) => sum + r.ordersPerHour, 0) / going.length,
+    wallSeconds,
+  };
+}
+
 export function formatProgress(p: ProgressInfo): string {
   const pct = p.totalSeconds > 0 ? Math.min(100, (p.simSeconds / p.totalSeconds) * 100) : 100;
   const width = 20;
