@@ -124,6 +124,12 @@ export const ConfigSchema = Type.Object(
       default: 72,
       description: 'How long intake remembers an Idempotency-Key (and a webhook id) to replay its first response; at least 24 h.',
     }),
+    outboxRetentionMinutes: Type.Integer({
+      minimum: 1,
+      maximum: 7 * 24 * 60,
+      default: 60,
+      description: 'How long a device command stays in the store after its device confirmed it (for troubleshooting; the event journal keeps every command for good).',
+    }),
     riskHoldThreshold: Type.Number({
       minimum: 0,
       default: 70,

@@ -133,8 +133,6 @@ const OUTBOX_PRUNE_MS = 60_000;
 const TELEMETRY_TICK_MS = 1000;
 /** Running steps' ETAs move with the clock; once a second is as fine as the ETA is published. */
 const ETA_TICK_MS = 1000;
-/** Confirmed commands stay an hour for troubleshooting; the journal keeps them for good. */
-const OUTBOX_KEEP_MS = 3600_000;
 
 export async function createCore(config: Config, overrides: CoreOverrides = {}): Promise<Core> {
   const logger = overrides.logger ?? createLogger({ level: config.logLevel });
@@ -339,7 +337,7 @@ export async function createCore(config: Config, overrides: CoreOverrides = {}):
     telemetry.tick();
   });
   every(OUTBOX_PRUNE_MS, () => {
-    store.pruneOutbox(clock.now() - OUTBOX_KEEP_MS);
+    store.pruneOutbox(clock.now() - config.outboxRetentionMinutes * 60_000);
     store.pruneIdempotency(clock.now() - config.idempotencyRetentionHours * 3600_000);
   });
   every(DEVICE_PERSIST_MS, () => {

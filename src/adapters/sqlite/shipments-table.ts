@@ -136,18 +136,21 @@ function prepare(db: Database.Database) {
     ofOrder: db.prepare('SELECT * FROM shipments WHERE order_id = ? ORDER BY created_at, id'),
     listAll: db.prepare('SELECT * FROM shipments ORDER BY created_at DESC, id DESC LIMIT CAST(? AS INTEGER)'),
     listByStatus: db.prepare('SELECT * FROM shipments WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT CAST(? AS INTEGER)'),
+    // The deadline queries name their partial indexes: without statistics the planner prefers
+    // shipments_status and walks every PACKED parcel, and a day's parcels wait for their
+    // carrier's cut-off as PACKED, so each pass cost more as the day went on.
     due: db.prepare(
       `SELECT * FROM (
-         SELECT * FROM shipments WHERE status = 'PACKING' AND pack_due_at <= @now
+         SELECT * FROM shipments INDEXED BY shipments_pack_due WHERE status = 'PACKING' AND pack_due_at <= @now
          UNION ALL
-         SELECT * FROM shipments WHERE @ship = 1 AND status = 'PACKED' AND ship_due_at <= @now
+         SELECT * FROM shipments INDEXED BY shipments_ship_due WHERE @ship = 1 AND status = 'PACKED' AND ship_due_at <= @now
        ) ORDER BY CASE status WHEN 'PACKING' THEN pack_due_at ELSE ship_due_at END, id LIMIT CAST(@limit AS INTEGER)`,
     ),
     next: db.prepare(
       `SELECT min(at) AS at FROM (
-         SELECT min(pack_due_at) AS at FROM shipments WHERE status = 'PACKING'
+         SELECT min(pack_due_at) AS at FROM shipments INDEXED BY shipments_pack_due WHERE status = 'PACKING'
          UNION ALL
-         SELECT min(ship_due_at) AS at FROM shipments WHERE @ship = 1 AND status = 'PACKED'
+         SELECT min(ship_due_at) AS at FROM shipments INDEXED BY shipments_ship_due WHERE @ship = 1 AND status = 'PACKED'
        )`,
     ),
   };

@@ -286,6 +286,21 @@ describe('SqliteStore', () => {
     store.close();
   });
 
+  it('finds due shipments and the next deadline through the partial deadline indexes, not by walking every PACKED parcel', () => {
+    const { store } = openTemp();
+    const plan = new Database(store.path, { readonly: true, fileMustExist: true });
+    const stmts = (store as unknown as { shipments: { stmts: Record<'due' | 'next', Database.Statement> } }).shipments.stmts;
+    const planOf = (stmt: Database.Statement, params: Record<string, number>): string =>
+      (plan.prepare(`EXPLAIN QUERY PLAN ${stmt.source}`).all(params) as { detail: string }[]).map((s) => s.detail).join('\n');
+    for (const steps of [planOf(stmts.due, { now: 1, ship: 1, limit: 10 }), planOf(stmts.next, { ship: 1 })]) {
+      expect(steps).toContain('INDEX shipments_pack_due');
+      expect(steps).toContain('INDEX shipments_ship_due');
+      expect(steps).not.toContain('shipments_status');
+    }
+    plan.close();
+    store.close();
+  });
+
   it('binds no bare LIMIT, whose statement SQLite would compile again on every run (see prepare())', () => {
     const here = new URL('.', import.meta.url);
     const sources = readdirSync(here).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
