@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SqliteStore } from './sqlite-store.js';
 import { MIGRATIONS, migrate } from './migrations.js';
 import type { Clock } from '../../ports.js';
+import type { LineRecord } from '../../domain/records.js';
 
 const clock: Clock = { now: () => 1_000, setTimer: () => () => undefined };
 const dirs: string[] = [];
@@ -224,6 +225,54 @@ describe('SqliteStore', () => {
     const store = new SqliteStore({ dataDir: dir, clock });
     expect(store.schemaVersion).toBe(MIGRATIONS.at(-1)?.version);
     expect(store.recentShipToOrderTimes({ country: 'de', postalCode: '10115', line1: 'MAIN ST 1' }, 10)).toEqual([5]);
+    store.close();
+  });
+
+  it('counts lines by state as they change, rollbacks included, starting from the lines already in the file', () => {
+    const { old, dir } = fileAtVersion(MIGRATIONS.at(-1)?.version ?? 0);
+    old.exec(`INSERT INTO orders(id, channel, customer_id, status, fulfilment, snapshot, body, created_at, updated_at) VALUES ('O-0', 'web', 'c', 'OPEN', 'SOURCED', '{}', '{}', 1, 1)`);
+    const oldLine = old.prepare(`INSERT INTO order_lines(id, order_id, line_no, sku, quantity, state, snapshot, updated_at) VALUES (?, 'O-0', ?, 'S', 1, ?, '{}', 1)`);
+    oldLine.run('O-0-1', 1, 'SHIPPED');
+    oldLine.run('O-0-2', 2, 'SHIPPED');
+    oldLine.run('O-0-3', 3, 'PICKED');
+    old.close();
+    const store = new SqliteStore({ dataDir: dir, clock });
+    expect(store.countLinesByState()).toEqual({ PICKED: 1, SHIPPED: 2 });
+    store.insertOrder({ id: 'O-1', externalId: undefined, channel: 'web', customerId: 'c', status: 'OPEN', fulfilment: 'SOURCED', snapshot: {} as never, body: {} as never, priority: 0, promisedBy: undefined, createdAt: 2, updatedAt: 2 });
+    const line = (lineNo: number, state: LineRecord['state']): LineRecord => ({ id: `O-1-${lineNo}`, orderId: 'O-1', lineNo, sku: 'S', quantity: 1, state, site: 'A', location: undefined, zone: undefined, snapshot: {} as never, updatedAt: 2 });
+    store.tx(() => [1, 2, 3].forEach((n) => store.insertLine(line(n, 'SOURCED'))));
+    const move = (lineNo: number, state: LineRecord['state']): void => store.updateLine(`O-1-${lineNo}`, { ...line(lineNo, state), updatedAt: 3 });
+    move(1, 'RELEASED');
+    move(2, 'RELEASED');
+    move(2, 'RELEASED'); // no change of state: no change of count
+    move(3, 'CANCELED');
+    // SOURCED is back to 0 lines and is left out, as GROUP BY would.
+    expect(store.countLinesByState()).toEqual({ CANCELED: 1, PICKED: 1, RELEASED: 2, SHIPPED: 2 });
+    // A transaction that fails takes its count changes with it.
+    expect(() =>
+      store.tx(() => {
+        move(1, 'PICKED');
+        store.insertLine(line(4, 'SOURCED'));
+        throw new Error('rolled back');
+      }),
+    ).toThrow('rolled back');
+    expect(store.countLinesByState()).toEqual({ CANCELED: 1, PICKED: 1, RELEASED: 2, SHIPPED: 2 });
+    // A savepoint rolled back inside a transaction that commits: only the transaction's own change counts.
+    store.tx(() => {
+      move(1, 'PICKED');
+      expect(() =>
+        store.tx(() => {
+          move(2, 'PICKED');
+          throw new Error('savepoint rolled back');
+        }),
+      ).toThrow('savepoint rolled back');
+    });
+    expect(store.countLinesByState()).toEqual({ CANCELED: 1, PICKED: 2, RELEASED: 1, SHIPPED: 2 });
+    // Always what a walk over every line says.
+    const walk = new Database(store.path, { readonly: true, fileMustExist: true });
+    const counted = Object.fromEntries((walk.prepare('SELECT state, count(*) AS n FROM order_lines GROUP BY state').all() as { state: string; n: number }[]).map((r) => [r.state, r.n]));
+    walk.close();
+    expect(store.countLinesByState()).toEqual(counted);
     store.close();
   });
 

@@ -38,6 +38,14 @@ export class SqliteStore implements Store {
   private readonly knownSkus = new Set<string>();
   /** Journal rows of the open transaction, not written yet (see appendEvent). */
   private readonly pendingEvents: (readonly unknown[])[] = [];
+  /**
+   * Order lines per state, counted once at open and kept up to date as this store writes lines: the
+   * lines-by-state gauge reads it every 2 s, and a GROUP BY walked every line ever taken, shipped
+   * history included, on the event loop (38 ms at 1M lines).
+   */
+  private readonly lineCounts = new Map<string, number>();
+  /** Changes to lineCounts in the open transaction: counted once it commits, dropped with a rollback. */
+  private readonly pendingLineCounts: { state: string; delta: number }[] = [];
   /** Outbox messages queued so far (txUnsynced syncs a commit that queued any). */
   private outboxWrites = 0;
   private readonly eventInserts = new Map<number, Database.Statement>();
@@ -80,6 +88,7 @@ export class SqliteStore implements Store {
       throw new PickwireError('PW_ERR_STORE_UNAVAILABLE', `cannot open the store at ${this.path}: ${(err as Error).message}`, { cause: err });
     }
     this.stmts = prepare(this.db);
+    for (const r of this.stmts.countLines.all() as { state: string; n: number }[]) this.lineCounts.set(r.state, r.n);
     this.runInTransaction = this.db.transaction((fn: () => unknown) => fn());
     this.exceptions = new ExceptionsTable(this.db);
     this.kpi = new KpiQueries(this.db);
@@ -98,6 +107,7 @@ export class SqliteStore implements Store {
     // The outermost transaction writes the journal and the sequence counters just before it commits.
     const outermost = !this.db.inTransaction;
     const journalMark = this.pendingEvents.length;
+    const lineCountMark = this.pendingLineCounts.length;
     const body = outermost
       ? () => {
           const result = fn();
@@ -107,10 +117,13 @@ export class SqliteStore implements Store {
         }
       : fn;
     try {
-      return this.runInTransaction.immediate(body) as T;
+      const result = this.runInTransaction.immediate(body) as T;
+      if (outermost) this.countCommittedLines();
+      return result;
     } catch (err) {
-      // Journal entries of a rolled-back transaction or savepoint go with it.
+      // Journal entries and line counts of a rolled-back transaction or savepoint go with it.
       this.pendingEvents.length = journalMark;
+      this.pendingLineCounts.length = lineCountMark;
       if (err instanceof Database.SqliteError && /SQLITE_(FULL|IOERR|READONLY|CANTOPEN|BUSY)/.test(err.code)) {
         throw new PickwireError('PW_ERR_STORE_UNAVAILABLE', `the store refused the write (${err.code}); nothing was changed`, { cause: err });
       }
@@ -441,10 +454,27 @@ export class SqliteStore implements Store {
 
   insertLine(l: LineRecord): void {
     this.stmts.insertLine.run(rows.fromLine(l));
+    this.countLine(l.state, 1);
   }
 
   updateLine(id: string, p: Pick<LineRecord, 'state' | 'site' | 'location' | 'zone' | 'snapshot' | 'updatedAt'>): void {
+    const before = this.stmts.lineState.get(id) as { state: string } | undefined;
     this.stmts.updateLine.run(p.state, p.site ?? null, p.location ?? null, p.zone ?? null, JSON.stringify(p.snapshot), p.updatedAt, id);
+    if (before !== undefined && before.state !== p.state) {
+      this.countLine(before.state, -1);
+      this.countLine(p.state, 1);
+    }
+  }
+
+  /** A line entered (+1) or left (-1) `state`: counted now outside a transaction, else once it commits. */
+  private countLine(state: string, delta: number): void {
+    if (this.db.inTransaction) this.pendingLineCounts.push({ state, delta });
+    else this.lineCounts.set(state, (this.lineCounts.get(state) ?? 0) + delta);
+  }
+
+  private countCommittedLines(): void {
+    for (const { state, delta } of this.pendingLineCounts) this.lineCounts.set(state, (this.lineCounts.get(state) ?? 0) + delta);
+    this.pendingLineCounts.length = 0;
   }
 
   getLine(id: string): LineRecord | undefined {
@@ -467,7 +497,8 @@ export class SqliteStore implements Store {
 
   countLinesByState(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const r of this.stmts.countLines.all() as { state: string; n: number }[]) out[r.state] = r.n;
+    // By state, leaving out states no line is in any more: what GROUP BY state over the lines says.
+    for (const [state, n] of [...this.lineCounts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) if (n > 0) out[state] = n;
     return out;
   }
 
@@ -714,7 +745,9 @@ function prepare(db: Database.Database) {
     linesOf: db.prepare('SELECT * FROM order_lines WHERE order_id = ? ORDER BY line_no'),
     linesOfOrders: db.prepare('SELECT * FROM order_lines WHERE order_id IN (SELECT value FROM json_each(?)) ORDER BY order_id, line_no'),
     linesInState: db.prepare('SELECT * FROM order_lines WHERE state = ? ORDER BY updated_at LIMIT CAST(? AS INTEGER)'),
+    // Once, at open (see lineCounts).
     countLines: db.prepare('SELECT state, count(*) AS n FROM order_lines GROUP BY state'),
+    lineState: db.prepare('SELECT state FROM order_lines WHERE id = ?'),
     // The promise date lives in the line machine's snapshot; a line without one sorts last.
     backorderedLines: db.prepare(
       `SELECT l.* FROM order_lines l JOIN orders o ON o.id = l.order_id
