@@ -351,6 +351,35 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX tasks_amr_waiting ON tasks(created_at, id) WHERE state = 'CREATED' AND device_class = 'amr';
     `,
   },
+  {
+    version: 13,
+    name: 'order, exception and shipment lists read a page through an index in list order',
+    // The lists of the API and the dashboard (newest orders first, a status, a customer, an
+    // external id; exceptions and shipments) sorted every matching row to return one page: the
+    // whole history for an unfiltered list or a status such as CLOSED. At 200k orders the first
+    // page of GET /orders took 330 ms on the event loop, and a lookup by external id 37 ms.
+    // Each list now has an index in its own order, ending in id as its cursor does, so a page
+    // reads its rows and stops.
+    sql: `
+      CREATE INDEX orders_created ON orders(created_at, id);
+      DROP INDEX orders_status;
+      CREATE INDEX orders_status ON orders(status, created_at, id);
+      CREATE INDEX orders_fulfilment ON orders(fulfilment, created_at, id);
+      DROP INDEX orders_customer;
+      CREATE INDEX orders_customer ON orders(customer_id, created_at, id);
+      CREATE INDEX orders_external_id ON orders(external_id, created_at, id) WHERE external_id IS NOT NULL;
+      CREATE INDEX exceptions_created ON exceptions(created_at, id);
+      DROP INDEX exceptions_status;
+      CREATE INDEX exceptions_status ON exceptions(status, created_at, id);
+      DROP INDEX exceptions_order;
+      CREATE INDEX exceptions_order ON exceptions(order_id, created_at, id);
+      CREATE INDEX shipments_created ON shipments(created_at, id);
+      DROP INDEX shipments_status;
+      CREATE INDEX shipments_status ON shipments(status, created_at, id);
+      DROP INDEX shipments_order;
+      CREATE INDEX shipments_order ON shipments(order_id, created_at, id);
+    `,
+  },
 ];
 
 /** Applies every migration newer than the file's `user_version`; returns the versions applied. */

@@ -3,10 +3,10 @@ import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SqliteStore } from './sqlite-store.js';
+import { orderListSql, SqliteStore } from './sqlite-store.js';
 import { MIGRATIONS, migrate } from './migrations.js';
-import type { Clock } from '../../ports.js';
-import type { LineRecord } from '../../domain/records.js';
+import type { Clock, OrderQuery } from '../../ports.js';
+import type { LineRecord, OrderRecord } from '../../domain/records.js';
 
 const clock: Clock = { now: () => 1_000, setTimer: () => () => undefined };
 const dirs: string[] = [];
@@ -345,6 +345,80 @@ describe('SqliteStore', () => {
       expect(steps).toContain('INDEX shipments_pack_due');
       expect(steps).toContain('INDEX shipments_ship_due');
       expect(steps).not.toContain('shipments_status');
+    }
+    plan.close();
+    store.close();
+  });
+
+  it('lists orders newest first by any filter and cursor, as a walk over every order would, through an index in list order', () => {
+    const { store } = openTemp();
+    const statuses = ['OPEN', 'CLOSED', 'CANCELED'] as const;
+    const fulfilments = ['SOURCED', 'PICKED', 'CANCELED', 'BACKORDERED'] as const;
+    const all: OrderRecord[] = [];
+    for (let i = 0; i < 240; i++) {
+      // Ties on created_at (three orders an instant), ids out of insertion order, and orders CANCELED both ways.
+      const o: OrderRecord = {
+        id: `O-${String((i * 7919) % 1000).padStart(3, '0')}`,
+        externalId: i % 5 === 0 ? `E-${i % 15}` : undefined,
+        channel: 'web',
+        customerId: `c${i % 4}`,
+        status: statuses[i % 3] as OrderRecord['status'],
+        fulfilment: fulfilments[i % 4] as string,
+        snapshot: {} as never,
+        body: {} as never,
+        priority: 0,
+        promisedBy: undefined,
+        createdAt: 1_000 + Math.floor(i / 3),
+        updatedAt: 1_000,
+      };
+      store.insertOrder(o);
+      all.push(o);
+    }
+    const newestFirst = [...all].sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    const queries: Omit<OrderQuery, 'limit'>[] = [{}, { status: 'OPEN' }, { status: 'PICKED' }, { status: 'CANCELED' }, { status: 'NOSUCH' }, { customer: 'c1' }, { externalId: 'E-5' }, { status: 'CANCELED', customer: 'c2' }, { status: 'SOURCED', externalId: 'E-10', customer: 'c0' }];
+    for (const q of queries) {
+      const expected = newestFirst.filter((o) => (q.status === undefined || o.status === q.status || o.fulfilment === q.status) && (q.customer === undefined || o.customerId === q.customer) && (q.externalId === undefined || o.externalId === q.externalId));
+      // Page through with the cursor, 7 at a time: every order once, in order.
+      const paged: string[] = [];
+      let before: OrderQuery['before'];
+      for (;;) {
+        const page = store.listOrders({ ...q, limit: 7, ...(before ? { before } : {}) });
+        paged.push(...page.map((o) => o.id));
+        const last = page.at(-1);
+        if (page.length < 7 || !last) break;
+        before = { createdAt: last.createdAt, id: last.id };
+      }
+      expect(paged, JSON.stringify(q)).toEqual(expected.map((o) => o.id));
+    }
+    // Each combination of filters reads an index, and sorts at most the rows of one instant.
+    const plan = new Database(store.path, { readonly: true, fileMustExist: true });
+    for (const status of [false, true])
+      for (const externalId of [false, true])
+        for (const customer of [false, true]) {
+          const params = { beforeAt: 1, beforeId: 'x', limit: 5, ...(status ? { status: 'OPEN' } : {}), ...(externalId ? { externalId: 'E' } : {}), ...(customer ? { customer: 'c' } : {}) };
+          const steps = (plan.prepare(`EXPLAIN QUERY PLAN ${orderListSql({ status, externalId, customer })}`).all(params) as { detail: string }[]).map((r) => r.detail).join('\n');
+          expect(steps).not.toMatch(/SCAN orders|TEMP B-TREE FOR ORDER BY/);
+          expect(steps).toContain('SEARCH orders USING INDEX');
+        }
+    plan.close();
+    store.close();
+  });
+
+  it('reads a page of the exception and shipment lists through an index in list order, not by sorting them all', () => {
+    const { store } = openTemp();
+    const plan = new Database(store.path, { readonly: true, fileMustExist: true });
+    const internals = store as unknown as { exceptions: Record<string, Database.Statement>; shipments: { stmts: Record<string, Database.Statement> } };
+    const lists: [Database.Statement, Record<string, unknown> | unknown[]][] = [
+      [internals.exceptions.listAll!, { limit: 5 }],
+      [internals.exceptions.listByStatus!, { status: 'open', limit: 5 }],
+      [internals.exceptions.ofOrderStmt!, ['O-1']],
+      [internals.shipments.stmts.listAll!, [5]],
+      [internals.shipments.stmts.listByStatus!, ['PACKED', 5]],
+      [internals.shipments.stmts.ofOrder!, ['O-1']],
+    ];
+    for (const [stmt, params] of lists) {
+      const steps = (plan.prepare(`EXPLAIN QUERY PLAN ${stmt.source}`).all(...(Array.isArray(params) ? params : [params])) as { detail: string }[]).map((r) => r.detail).join('\n');
+      expect(steps, stmt.source).not.toMatch(/SCAN (exceptions|shipments)\b(?! USING)|TEMP B-TREE/);
     }
     plan.close();
     store.close();

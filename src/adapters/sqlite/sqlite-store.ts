@@ -57,6 +57,8 @@ export class SqliteStore implements Store {
    * Nested calls become savepoints, as with a fresh wrapper.
    */
   private readonly runInTransaction: Database.Transaction<(fn: () => unknown) => unknown>;
+  /** listOrders' statements, one per combination of filters (see orderListSql), prepared on first use. */
+  private readonly listOrdersStmts = new Map<string, Database.Statement>();
   /** The write-ahead log, opened for fsync by txSyncLater; undefined until first needed. */
   private walFd: number | undefined;
   /** The WAL fsync running on libuv's thread pool, if any, and the one queued behind it. */
@@ -381,10 +383,17 @@ export class SqliteStore implements Store {
   }
 
   listOrders(q: OrderQuery): OrderRecord[] {
-    const r = this.stmts.listOrders.all({
-      status: q.status ?? null,
-      externalId: q.externalId ?? null,
-      customer: q.customer ?? null,
+    const filters = { status: q.status !== undefined, externalId: q.externalId !== undefined, customer: q.customer !== undefined };
+    const key = `${Number(filters.status)}${Number(filters.externalId)}${Number(filters.customer)}`;
+    let stmt = this.listOrdersStmts.get(key);
+    if (stmt === undefined) {
+      stmt = this.db.prepare(orderListSql(filters));
+      this.listOrdersStmts.set(key, stmt);
+    }
+    const r = stmt.all({
+      ...(q.status !== undefined ? { status: q.status } : {}),
+      ...(q.externalId !== undefined ? { externalId: q.externalId } : {}),
+      ...(q.customer !== undefined ? { customer: q.customer } : {}),
       beforeAt: q.before?.createdAt ?? Number.MAX_SAFE_INTEGER,
       beforeId: q.before?.id ?? '\uffff',
       limit: q.limit,
@@ -667,6 +676,20 @@ const RELEASE_ORDER = `FROM order_lines l
  * (EXPLAIN QUERY PLAN of all 20 statements was the same before and after).
  * sqlite-store.test.ts keeps bare ones out.
  */
+/**
+ * The order list for the filters given, newest first from the cursor (createdAt, id): each
+ * combination reads one index in list order and stops after a page (migration 13), where one
+ * statement for all of them (`@status IS NULL OR ...`) could use none and sorted every order.
+ * A status names a header status (OPEN, CLOSED, ...) or a derived fulfilment (PICKED, ...):
+ * one index each, merged in order; UNION, as an order can be CANCELED both ways.
+ */
+export function orderListSql(filters: { status: boolean; externalId: boolean; customer: boolean }): string {
+  const rest = [...(filters.externalId ? ['external_id = @externalId'] : []), ...(filters.customer ? ['customer_id = @customer'] : []), '(created_at, id) < (@beforeAt, @beforeId)'].join(' AND ');
+  const page = 'ORDER BY created_at DESC, id DESC LIMIT CAST(@limit AS INTEGER)';
+  if (!filters.status) return `SELECT * FROM orders WHERE ${rest} ${page}`;
+  return `SELECT * FROM orders WHERE status = @status AND ${rest} UNION SELECT * FROM orders WHERE fulfilment = @status AND ${rest} ${page}`;
+}
+
 function prepare(db: Database.Database) {
   return {
     readSequence: db.prepare('SELECT value FROM sequences WHERE name = ?'),
@@ -712,14 +735,6 @@ function prepare(db: Database.Database) {
     ),
     updateOrder: db.prepare('UPDATE orders SET status = ?, fulfilment = ?, snapshot = ?, updated_at = ? WHERE id = ?'),
     getOrder: db.prepare('SELECT * FROM orders WHERE id = ?'),
-    listOrders: db.prepare(
-      `SELECT * FROM orders
-       WHERE (@status IS NULL OR status = @status OR fulfilment = @status)
-         AND (@externalId IS NULL OR external_id = @externalId)
-         AND (@customer IS NULL OR customer_id = @customer)
-         AND (created_at < @beforeAt OR (created_at = @beforeAt AND id < @beforeId))
-       ORDER BY created_at DESC, id DESC LIMIT CAST(@limit AS INTEGER)`,
-    ),
     recentOrdersOfCustomer: db.prepare('SELECT id, body, created_at FROM orders WHERE customer_id = ? ORDER BY created_at DESC LIMIT CAST(? AS INTEGER)'),
     recentShipToOrderTimes: db.prepare('SELECT created_at FROM orders WHERE ship_to = ? ORDER BY created_at DESC LIMIT CAST(? AS INTEGER)'),
     insertHold: db.prepare(
