@@ -19,7 +19,7 @@ export interface SimArgs {
   out: string;
   /** One-way latency of the in-memory bus (fast mode), ms. */
   latencyMs: number;
-  /** Fast mode: runs at the same time, one process each; absent: one per CPU core (see runJobs). */
+  /** Fast mode: runs at the same time, one process each; absent: one per CPU core and GiB of memory (see runJobs). */
   jobs: number | undefined;
   help: boolean;
 }
@@ -38,7 +38,8 @@ export const USAGE = `Usage: npm run sim -- [options]
   --live               real MQTT (embedded broker) and real time
   --speed X            live mode: simulated seconds per real second             [1]
   --latency MS         fast mode: in-memory bus latency                         [1]
-  --jobs N             fast mode: runs side by side, a process each     [CPU cores]
+  --jobs N             fast mode: runs side by side, a process each
+                       [one per CPU core and GiB of memory]
   --help               this text
 `;
 
@@ -113,10 +114,17 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
   return args;
 }
 
-/** How many fast runs go side by side: --jobs, else one per core; never more than there are runs. */
-export function runJobs(args: Pick<SimArgs, 'jobs' | 'live'>, runs: number, cores: number): number {
+/** Memory to count per fast run when choosing how many go side by side (an 8 h rmfs-large run peaks at ~0.6 GiB). */
+export const MEMORY_PER_RUN_BYTES = 2 ** 30;
+
+/**
+ * How many fast runs go side by side: --jobs, else one per core and per GiB of memory; never
+ * more than there are runs.
+ */
+export function runJobs(args: Pick<SimArgs, 'jobs' | 'live'>, runs: number, machine: { cores: number; memoryBytes: number }): number {
   if (args.live) return 1;
-  return Math.max(1, Math.min(args.jobs ?? cores, runs));
+  const fits = Math.min(machine.cores, Math.floor(machine.memoryBytes / MEMORY_PER_RUN_BYTES));
+  return Math.max(1, Math.min(args.jobs ?? fits, runs));
 }
 
 /** `robots=20..80:10` -> 20, 30, ..., 80 (the step defaults to 1). */

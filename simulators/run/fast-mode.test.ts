@@ -54,13 +54,16 @@ describe('runner flags', () => {
     expect(() => parseSimArgs(['--live', '--jobs', '2'])).toThrow(/--jobs applies to fast mode only/);
   });
 
-  it('runs fast runs side by side, one per core unless --jobs says otherwise, never more than there are runs', () => {
-    expect(runJobs(parseSimArgs([]), 21, 2)).toBe(2);
-    expect(runJobs(parseSimArgs([]), 1, 2)).toBe(1);
-    expect(runJobs(parseSimArgs(['--jobs', '4']), 3, 2)).toBe(3);
-    expect(runJobs(parseSimArgs(['--jobs', '1']), 21, 8)).toBe(1);
-    expect(runJobs(parseSimArgs(['--live', '--jobs', '1']), 21, 8)).toBe(1);
-    expect(runJobs(parseSimArgs(['--live']), 21, 8)).toBe(1);
+  it('runs fast runs side by side, one per core and GiB unless --jobs says otherwise, never more than there are runs', () => {
+    const GiB = 2 ** 30;
+    expect(runJobs(parseSimArgs([]), 21, { cores: 2, memoryBytes: 8 * GiB })).toBe(2);
+    expect(runJobs(parseSimArgs([]), 21, { cores: 16, memoryBytes: 4.5 * GiB })).toBe(4);
+    expect(runJobs(parseSimArgs([]), 21, { cores: 2, memoryBytes: 0.5 * GiB })).toBe(1);
+    expect(runJobs(parseSimArgs([]), 1, { cores: 2, memoryBytes: 8 * GiB })).toBe(1);
+    expect(runJobs(parseSimArgs(['--jobs', '4']), 3, { cores: 2, memoryBytes: 8 * GiB })).toBe(3);
+    expect(runJobs(parseSimArgs(['--jobs', '1']), 21, { cores: 8, memoryBytes: 64 * GiB })).toBe(1);
+    expect(runJobs(parseSimArgs(['--live', '--jobs', '1']), 21, { cores: 8, memoryBytes: 64 * GiB })).toBe(1);
+    expect(runJobs(parseSimArgs(['--live']), 21, { cores: 8, memoryBytes: 64 * GiB })).toBe(1);
   });
 });
 

@@ -6,7 +6,7 @@
  * writes report.json and report.html to `--out`. Fast runs go side by side, one process each
  * and one per core (`--jobs`); the report is the same whichever order they finish in.
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { loadSiteLayout, type SiteLayout } from '../../src/index.js';
 import { summarizeScenario, writeReport, type RunKpis, type ScenarioResult, type SimReport } from '../report/index.js';
@@ -28,7 +28,7 @@ export async function runSimulation(args: SimArgs, log: (line: string) => void =
   const labelOf = (i: number): string => `${layout.site.id} robots=${runs[i]?.robots} seed=${runs[i]?.seed}`;
   const logRun = (i: number, kpis: RunKpis): void =>
     log(`${labelOf(i)}: ${kpis.ordersCompleted} orders, ${kpis.ordersPerHour.toFixed(1)} orders/h, ${kpis.unitsPerHour.toFixed(1)} units/h, cycle p50 ${kpis.cycleTimeSeconds.p50.toFixed(0)} s, ${kpis.speedup.toFixed(0)}x real time`);
-  const jobs = runJobs(args, runs.length, availableParallelism());
+  const jobs = runJobs(args, runs.length, { cores: availableParallelism(), memoryBytes: totalmem() });
   const all = jobs > 1 ? await runSideBySide(layout.site.id, specs, jobs, logRun) : await runOneByOne(args, specs, labelOf, logRun);
   const scenarios: ScenarioResult[] = robotCounts.map((robots, s) => summarizeScenario(`robots=${robots}`, robots, orderRate, all.slice(s * args.replications, (s + 1) * args.replications)));
   const report: SimReport = {
