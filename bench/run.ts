@@ -9,6 +9,7 @@ import { benchDashboard } from './dashboard-fps.js';
 import { benchDispatch } from './dispatch-latency.js';
 import { runMicro } from './micro.js';
 import { benchSimSpeed } from './sim-speed.js';
+import { benchStoreHistory } from './store-history.js';
 import type { BenchResult } from './result.js';
 
 const results: BenchResult[] = [];
@@ -27,6 +28,7 @@ if (wanted('intake')) record(await benchIntake());
 if (wanted('ingest')) record(await benchIngest());
 if (wanted('dashboard')) record(await benchDashboard());
 if (wanted('dispatch')) record(await benchDispatch());
+if (wanted('history')) record(benchStoreHistory());
 if (wanted('sim')) record(await benchSimSpeed());
 
 const fmt = (v: number): string => (v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2));
