@@ -17,12 +17,25 @@ function send(message: ChildMessage): Promise<void> {
   });
 }
 
-process.once('message', (spec: FastRunSpec) => {
-  runFast({ ...spec, onProgress: (progress) => void send({ type: 'progress', progress }).catch(() => undefined) })
-    .then((kpis) => send({ type: 'done', kpis }))
-    .catch((err: unknown) => send({ type: 'failed', error: err instanceof Error ? (err.stack ?? err.message) : String(err) }).then(() => (process.exitCode = 1)))
-    .finally(() => {
-      // Nothing else keeps the process alive: it exits once the last message is out.
-      if (process.connected) process.disconnect();
-    });
-});
+let answered = false;
+
+if (process.send === undefined) {
+  process.stderr.write('run-child.ts runs one replication for the run pool (simulators/run/run-pool.ts); start runs with npm run sim\n');
+  process.exitCode = 2;
+} else {
+  // The runner is gone (killed, or its terminal closed): nobody will read this run's KPIs, so
+  // stop rather than simulate on for minutes as an orphan.
+  process.once('disconnect', () => {
+    if (!answered) process.exit(3);
+  });
+  process.once('message', (spec: FastRunSpec) => {
+    runFast({ ...spec, onProgress: (progress) => void send({ type: 'progress', progress }).catch(() => undefined) })
+      .then((kpis) => send({ type: 'done', kpis }))
+      .catch((err: unknown) => send({ type: 'failed', error: err instanceof Error ? (err.stack ?? err.message) : String(err) }).then(() => (process.exitCode = 1)))
+      .finally(() => {
+        answered = true;
+        // Nothing else keeps the process alive: it exits once the last message is out.
+        if (process.connected) process.disconnect();
+      });
+  });
+}

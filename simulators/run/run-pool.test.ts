@@ -3,11 +3,13 @@
  * after the other in this process, in the order asked whatever order they finish in; a run that
  * fails stops the pool with an error naming it.
  */
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadSiteLayout } from '../../src/index.js';
 import type { RunKpis } from '../report/types.js';
 import { runFast } from './run-fast.js';
-import { runFastPool, type FastRunSpec } from './run-pool.js';
+import { runFastPool, SIM_CHILD_FLAGS, type FastRunSpec } from './run-pool.js';
 
 /** What must replay exactly: everything but the wall clock. */
 function replayable(k: RunKpis): Omit<RunKpis, 'wallSeconds' | 'speedup'> {
@@ -37,6 +39,17 @@ describe('run pool', () => {
 
   it('stops at a run that fails and names it', async () => {
     await expect(runFastPool([spec(1, 100_000)], { jobs: 2 })).rejects.toThrow(/run 1 of 1 \(robots=100000, seed=1\) failed: .*has room for/s);
+  }, 60_000);
+
+  it('stops a run whose runner is gone instead of simulating on as an orphan', async () => {
+    const child = fork(fileURLToPath(new URL('./run-child.ts', import.meta.url)), [], { execArgv: SIM_CHILD_FLAGS, serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const progressed = new Promise<void>((resolve) => child.once('message', () => resolve()));
+    // Long enough to still be running when the runner goes: 8 simulated hours, progress every simulated minute.
+    child.send({ ...spec(1, 4), hours: 8, warmupHours: 0.5, progressEveryMs: 60_000 } satisfies FastRunSpec);
+    await progressed;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.disconnect();
+    expect(await exited).toBe(3);
   }, 60_000);
 
   it('refuses a job count below one', async () => {
