@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { loadSiteLayout } from '../../src/index.js';
 import type { RunKpis } from '../report/types.js';
 import { parseSimArgs, parseSweep, runJobs } from './cli.js';
-import { formatProgress } from './progress.js';
+import { formatProgress, poolProgress } from './progress.js';
 import { runFast } from './run-fast.js';
 import { withRobots } from './robots.js';
 
@@ -71,6 +71,22 @@ describe('progress line', () => {
   it('shows simulated time, orders done, throughput and speed', () => {
     const line = formatProgress({ label: 'demo', simSeconds: 7200, totalSeconds: 28_800, ordersDone: 812, ordersPerHour: 401.6, wallSeconds: 12 });
     expect(line).toBe('demo [#####...............]  25% 2:00:00/8:00:00 sim, 812 orders done, 402 orders/h, 600x');
+  });
+
+  it('shows runs side by side as one line: time and orders summed, throughput of the runs still going, speed of the pool', () => {
+    const hour = 3600;
+    const p = poolProgress(
+      'rmfs-large',
+      [
+        { simSeconds: hour, totalSeconds: hour, ordersDone: 600, ordersPerHour: 640 },
+        { simSeconds: hour / 2, totalSeconds: hour, ordersDone: 250, ordersPerHour: 500 },
+        { simSeconds: hour / 4, totalSeconds: hour, ordersDone: 100, ordersPerHour: 300 },
+        undefined,
+      ],
+      1,
+      45,
+    );
+    expect(formatProgress(p)).toBe('rmfs-large 1/4 runs [#########...........]  44% 1:45:00/4:00:00 sim, 950 orders done, 400 orders/h, 140x');
   });
 });
 
