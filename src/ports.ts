@@ -150,6 +150,11 @@ export interface Store {
   tasksOfLine(lineId: string): TaskRecord[];
   /** Oldest first; `amr` or `fixed` (AS/RS, conveyor, arm) narrows by device class. */
   tasksInStates(states: readonly string[], opts?: { devices?: 'amr' | 'fixed'; limit?: number }): TaskRecord[];
+  /**
+   * A page of the tasks in one state, oldest first, from just after `after` (createdAt, id):
+   * read in index order and stopped after `limit`, however many finished tasks history holds.
+   */
+  tasksInStatePage(state: string, limit: number, after?: { createdAt: number; id: string }): TaskRecord[];
   /** AMR trips not yet given to a vehicle, oldest first: what every dispatch pass asks. */
   amrTripsWaiting(limit: number): TaskRecord[];
   /**

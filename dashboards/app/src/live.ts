@@ -101,10 +101,22 @@ export async function loadKpis(): Promise<void> {
 }
 
 const ACTIVE_TASK_STATES = ['CREATED', 'DISPATCHED', 'RUNNING', 'PAUSED'] as const;
+/** Every task in `state`, page by page (a backlog of waiting trips can outgrow one page). */
+async function allTasksIn(state: string): Promise<Task[]> {
+  const all: Task[] = [];
+  let cursor: string | null | undefined;
+  do {
+    const page: Page<Task> = await api<Page<Task>>(`/tasks?state=${state}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    all.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return all;
+}
+
 export async function loadTasks(): Promise<void> {
-  const pages = await Promise.all(ACTIVE_TASK_STATES.map((s) => api<Page<Task>>(`/tasks?state=${s}`)));
+  const lists = await Promise.all(ACTIVE_TASK_STATES.map(allTasksIn));
   tasks.clear();
-  for (const p of pages) for (const t of p.items) tasks.set(t.id, t);
+  for (const list of lists) for (const t of list) tasks.set(t.id, t);
   bumpTasks();
 }
 

@@ -424,6 +424,17 @@ describe('SqliteStore', () => {
     store.close();
   });
 
+  it('reads a page of the tasks in one state through tasks_state, not by sorting every finished task', () => {
+    const { store } = openTemp();
+    const plan = new Database(store.path, { readonly: true, fileMustExist: true });
+    const stmt = (store as unknown as { stmts: Record<string, Database.Statement> }).stmts.tasksInStatePage!;
+    const steps = (plan.prepare(`EXPLAIN QUERY PLAN ${stmt.source}`).all({ state: 'FINISHED', afterAt: 0, afterId: '', limit: 5 }) as { detail: string }[]).map((r) => r.detail).join('\n');
+    expect(steps).toContain('USING INDEX tasks_state (state=?');
+    expect(steps).not.toMatch(/SCAN t\b|TEMP B-TREE FOR ORDER BY/);
+    plan.close();
+    store.close();
+  });
+
   it('binds no bare LIMIT, whose statement SQLite would compile again on every run (see prepare())', () => {
     const here = new URL('.', import.meta.url);
     const sources = readdirSync(here).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));

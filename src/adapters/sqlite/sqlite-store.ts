@@ -583,6 +583,11 @@ export class SqliteStore implements Store {
     return rowsOut.map(rows.toTask);
   }
 
+  tasksInStatePage(state: string, limit: number, after?: { createdAt: number; id: string }): TaskRecord[] {
+    const page = this.stmts.tasksInStatePage.all({ state, afterAt: after?.createdAt ?? Number.MIN_SAFE_INTEGER, afterId: after?.id ?? '', limit }) as rows.TaskRow[];
+    return page.map(rows.toTask);
+  }
+
   amrTripsWaiting(limit: number): TaskRecord[] {
     return (this.stmts.amrTripsWaiting.all(limit) as rows.TaskRow[]).map(rows.toTask);
   }
@@ -787,6 +792,12 @@ function prepare(db: Database.Database) {
     ),
     // Named, and its WHERE repeated: without statistics the planner preferred tasks_state, which
     // reads and sorts every CREATED task — what migration 12 is there to avoid.
+    // tasks_state is (state, created_at): one state reads in list order, ties on created_at sorted among themselves.
+    tasksInStatePage: db.prepare(
+      `SELECT t.*, l.order_id FROM tasks t JOIN order_lines l ON l.id = t.line_id
+       WHERE t.state = @state AND (t.created_at, t.id) > (@afterAt, @afterId)
+       ORDER BY t.created_at, t.id LIMIT CAST(@limit AS INTEGER)`,
+    ),
     amrTripsWaiting: db.prepare(
       `SELECT t.*, l.order_id FROM tasks t INDEXED BY tasks_amr_waiting JOIN order_lines l ON l.id = t.line_id
        WHERE t.state = 'CREATED' AND t.device_class = 'amr'

@@ -7,6 +7,7 @@ import { TASK_STATES } from '../../domain/records.js';
 import type { SiteLayout } from '../../domain/site-layout.js';
 import { PickwireError } from '../../errors.js';
 import type { Clock, Store } from '../../ports.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
 
 export interface FloorRouteDeps {
   store: Store;
@@ -94,14 +95,24 @@ export function floorRoutes(deps: FloorRouteDeps): FastifyPluginAsyncTypebox {
       {
         config: FLOOR_READERS,
         schema: {
-          summary: 'Device tasks by state',
+          summary: 'Device tasks in one state, oldest first, a page at a time (nextCursor)',
           tags: ['floor'],
           querystring: Type.Object({
             state: Type.Union(TASK_STATES.map((s) => Type.Literal(s)), { default: 'RUNNING' }),
+            // Paged: FINISHED alone holds every task ever done.
+            limit: Type.Integer({ minimum: 1, maximum: 5000, default: 1000 }),
+            cursor: Type.Optional(Type.String({ maxLength: 200 })),
           }),
         },
       },
-      async (request) => ({ items: deps.store.tasksInStates([request.query.state]) }),
+      async (request) => {
+        const q = request.query;
+        const after = q.cursor ? decodeCursor(q.cursor) : undefined;
+        const tasks = deps.store.tasksInStatePage(q.state, q.limit + 1, after);
+        const page = tasks.slice(0, q.limit);
+        const last = page.at(-1);
+        return { items: page, nextCursor: tasks.length > q.limit && last ? encodeCursor(last) : null };
+      },
     );
 
     app.get('/sites', { config: FLOOR_READERS, schema: { summary: 'The site this core runs, with its layout', tags: ['overview'] } }, async () => ({

@@ -7,6 +7,7 @@ import type { OrderIntake } from '../../app/intake.js';
 import type { EtaService } from '../../app/eta-service.js';
 import { orderView, timelineView } from '../../app/queries.js';
 import { checkOnlyValidator } from './check-only-validator.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { Store } from '../../ports.js';
 
 export interface OrderRouteDeps {
@@ -79,7 +80,7 @@ export function orderRoutes(deps: OrderRouteDeps): FastifyPluginAsyncTypebox {
         const last = page.at(-1);
         return {
           items: page.map((o) => orderView(o, byOrder.get(o.id) ?? [], deps.store.holdsOf(o.id))),
-          nextCursor: orders.length > q.limit && last ? encodeCursor(last.createdAt, last.id) : null,
+          nextCursor: orders.length > q.limit && last ? encodeCursor(last) : null,
         };
       },
     );
@@ -100,18 +101,4 @@ export function orderRoutes(deps: OrderRouteDeps): FastifyPluginAsyncTypebox {
       },
     );
   };
-}
-
-function encodeCursor(createdAt: number, id: string): string {
-  return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { createdAt: number; id: string } {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
-    if (typeof createdAt === 'number' && typeof id === 'string') return { createdAt, id };
-  } catch {
-    // fall through to the validation error
-  }
-  throw new PickwireError('PW_ERR_VALIDATION', 'cursor is not one this API handed out', { details: [{ path: '/cursor', problem: 'invalid cursor' }] });
 }
