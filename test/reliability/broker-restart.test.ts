@@ -89,7 +89,7 @@ describe.runIf(hasMosquitto)('an external Mosquitto restarted mid-run', () => {
       const acknowledged = poster.acknowledged();
       const ids = acknowledged.map((a) => a.orderId);
       // Nothing lost or doubled, right away; then the floor must carry every order through.
-      const early = await checkInvariants(get, { acknowledged, keyPrefix: run, skus, initialOnHand, ledger: readLedger(h.dataDir) });
+      const early = await checkInvariants(get, { acknowledged, keyPrefix: run, skus, initialOnHand, ledger: () => readLedger(h.dataDir) });
       expect(early.problems).toEqual([]);
       expect(early.orders).toBe(acknowledged.length);
       // Every line should settle: picked, or (retries used up) handed to the operator with an open

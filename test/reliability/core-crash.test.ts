@@ -178,7 +178,7 @@ describe('core killed with SIGKILL under load and restarted on the same data dir
       const ids = acknowledged.map((a) => a.orderId);
       // Durability first, right after the last restart: nothing acknowledged is missing or doubled,
       // reservations match the open lines, stock is conserved, no pick is booked twice.
-      const early = await checkInvariants(call, { acknowledged, keyPrefix: run, skus, initialOnHand, ledger: readLedger(dataDir) });
+      const early = await checkInvariants(call, { acknowledged, keyPrefix: run, skus, initialOnHand, ledger: () => readLedger(dataDir) });
       expect(early.problems).toEqual([]);
       expect(early.orders).toBe(acknowledged.length);
       phase(`invariants hold after the last restart (${early.orders} orders, ${early.unitsPicked} units picked so far)`);

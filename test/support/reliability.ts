@@ -247,10 +247,20 @@ export interface InvariantReport {
  */
 export async function checkInvariants(
   get: Get,
-  opts: { acknowledged: readonly { key: string; orderId: string }[]; keyPrefix: string; skus: readonly string[]; initialOnHand: ReadonlyMap<string, number>; ledger: Ledger },
+  opts: {
+    acknowledged: readonly { key: string; orderId: string }[];
+    keyPrefix: string;
+    skus: readonly string[];
+    initialOnHand: ReadonlyMap<string, number>;
+    /** The journal's picks; a function when the floor is still working, so that it is read with the rest (see floorSnapshot). */
+    ledger: Ledger | (() => Ledger);
+  },
 ): Promise<InvariantReport & { all: OrderView[]; stock: StockView[] }> {
   const problems: string[] = [];
-  const all = (await listAllOrders(get)).filter((o) => (o.externalId ?? '').startsWith(opts.keyPrefix));
+  const snapshot = await floorSnapshot(get, typeof opts.ledger === 'function' ? opts.ledger : () => opts.ledger as Ledger);
+  const everyOrder = snapshot.orders;
+  const ledger = snapshot.ledger;
+  const all = everyOrder.filter((o) => (o.externalId ?? '').startsWith(opts.keyPrefix));
   const byId = new Map(all.map((o) => [o.id, o]));
   let lost = 0;
   for (const a of opts.acknowledged) {
@@ -271,10 +281,9 @@ export async function checkInvariants(
   }
 
   const skus = new Set(opts.skus);
-  const stock = (await listStock(get)).filter((p) => skus.has(p.sku));
+  const stock = snapshot.stock.filter((p) => skus.has(p.sku));
   for (const p of stock) if (p.reserved > p.onHand) problems.push(`${p.sku}@${p.location}: reserved ${p.reserved} > on hand ${p.onHand}`);
   // Every order of the site counts for reservations, not only this run's: the SKUs are the run's.
-  const everyOrder = await listAllOrders(get);
   problems.push(...reservationMismatches(stock, everyOrder, skus).problems);
 
   const pickedBySku = new Map<string, number>();
@@ -286,9 +295,9 @@ export async function checkInvariants(
   }
 
   const picksOfLine = new Map<string, PickEvent[]>();
-  for (const p of opts.ledger.picks) picksOfLine.set(p.lineId, [...(picksOfLine.get(p.lineId) ?? []), p]);
+  for (const p of ledger.picks) picksOfLine.set(p.lineId, [...(picksOfLine.get(p.lineId) ?? []), p]);
   const booked = new Set<string>();
-  for (const p of opts.ledger.picks) {
+  for (const p of ledger.picks) {
     const id = `${p.taskId ?? '?'}/${p.actionId ?? '?'}`;
     if (booked.has(id)) {
       duplicates++;
@@ -308,6 +317,27 @@ export async function checkInvariants(
   }
   const lines = all.flatMap((o) => o.lines);
   return { problems, lost, duplicates, orders: all.length, lines: lines.length, unitsPicked: sumOf(lines, (l) => l.picked), all, stock };
+}
+
+/**
+ * Orders, stock and the journal's picks as of one moment, on a floor that may still be working.
+ * Three separate reads are not one transaction: a pick between the stock read and the orders
+ * read shows as stock still reserved for a line that says picked (a run once failed on exactly
+ * that). Every reservation and pick changes a line in the same transaction as the stock and the
+ * journal, so when no order or line changed from before the stock and journal reads to after
+ * them, the three agree. Read again until they do.
+ */
+async function floorSnapshot(get: Get, readLedger: () => Ledger): Promise<{ orders: OrderView[]; stock: StockView[]; ledger: Ledger }> {
+  const signature = (orders: readonly OrderView[]): string => JSON.stringify(orders.map((o) => [o.id, o.status, o.lines.map((l) => [l.id, l.state, l.picked])]));
+  let before = await listAllOrders(get);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const stock = await listStock(get);
+    const ledger = readLedger();
+    const after = await listAllOrders(get);
+    if (signature(after) === signature(before)) return { orders: after, stock, ledger };
+    before = after;
+  }
+  throw new Error('checkInvariants: orders kept changing while stock and journal were read (50 tries); no consistent snapshot');
 }
 
 /** Lines of the given orders not yet picked (with their states), empty when all are. */
