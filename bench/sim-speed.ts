@@ -14,8 +14,8 @@
  * to demo when it is not bundled).
  *
  * `benchSimSpeed` measures in a fresh Node process started with SIM_CHILD_FLAGS, the flags
- * `npm run sim` and each of its parallel runs run with: the figure is that of a simulation run, not of a heap that the
- * benchmarks before it in `npm run bench` have filled and shaped.
+ * `npm run sim` and each of its parallel runs run with: the figure is that of a simulation run,
+ * not of a heap that the benchmarks before it in `npm run bench` have filled and shaped.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';

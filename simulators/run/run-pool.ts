@@ -64,9 +64,8 @@ export async function runFastPool(specs: readonly FastRunSpec[], opts: PoolOptio
         else if (m.type === 'done') kpis = m.kpis;
         else error = m.error;
       });
-      child.once('error', (err) => {
-        error ??= err.message;
-      });
+      // A process that could not start emits 'error' and may never emit 'exit'.
+      child.once('error', (err) => reject(new Error(`${name} failed: ${error ?? err.message}`)));
       child.once('exit', (code, signal) => {
         running.delete(child);
         if (kpis !== undefined && code === 0) {

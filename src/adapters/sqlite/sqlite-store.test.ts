@@ -26,6 +26,17 @@ function fileAtVersion(version: number): { old: Database.Database; dir: string }
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
+/** EXPLAIN QUERY PLAN of `sql` on the store's file, one step per line. */
+function queryPlan(store: SqliteStore, sql: string, ...params: unknown[]): string {
+  const reader = new Database(store.path, { readonly: true, fileMustExist: true });
+  try {
+    return (reader.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((s) => s.detail).join('\n');
+  } finally {
+    reader.close();
+  }
+}
+/** The store's prepared statements, for their plans. */
+const statementsOf = (store: SqliteStore): Record<string, Database.Statement> => (store as unknown as { stmts: Record<string, Database.Statement> }).stmts;
 
 describe('SqliteStore', () => {
   it('opens a WAL file with synchronous=FULL at the latest schema version, and reopens without re-migrating', () => {
@@ -326,27 +337,20 @@ describe('SqliteStore', () => {
     store.updateTask('T-early', { state: 'DISPATCHED', deviceId: 'amr-1', updatedAt: 100 });
     expect(store.amrTripsWaiting(10).map((t) => t.id)).toEqual(['T-late']);
     // Read in index order: no walk over the queued AS/RS steps, no sort.
-    const plan = new Database(store.path, { readonly: true, fileMustExist: true });
-    const sql = (store as unknown as { stmts: Record<string, Database.Statement> }).stmts.amrTripsWaiting!.source;
-    const steps = (plan.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(1) as { detail: string }[]).map((s) => s.detail).join('\n');
+    const steps = queryPlan(store, statementsOf(store).amrTripsWaiting!.source, 1);
     expect(steps).toContain('USING INDEX tasks_amr_waiting');
     expect(steps).not.toContain('TEMP B-TREE');
-    plan.close();
     store.close();
   });
 
   it('finds due shipments and the next deadline through the partial deadline indexes, not by walking every PACKED parcel', () => {
     const { store } = openTemp();
-    const plan = new Database(store.path, { readonly: true, fileMustExist: true });
     const stmts = (store as unknown as { shipments: { stmts: Record<'due' | 'next', Database.Statement> } }).shipments.stmts;
-    const planOf = (stmt: Database.Statement, params: Record<string, number>): string =>
-      (plan.prepare(`EXPLAIN QUERY PLAN ${stmt.source}`).all(params) as { detail: string }[]).map((s) => s.detail).join('\n');
-    for (const steps of [planOf(stmts.due, { now: 1, ship: 1, limit: 10 }), planOf(stmts.next, { ship: 1 })]) {
+    for (const steps of [queryPlan(store, stmts.due.source, { now: 1, ship: 1, limit: 10 }), queryPlan(store, stmts.next.source, { ship: 1 })]) {
       expect(steps).toContain('INDEX shipments_pack_due');
       expect(steps).toContain('INDEX shipments_ship_due');
       expect(steps).not.toContain('shipments_status');
     }
-    plan.close();
     store.close();
   });
 
@@ -391,22 +395,19 @@ describe('SqliteStore', () => {
       expect(paged, JSON.stringify(q)).toEqual(expected.map((o) => o.id));
     }
     // Each combination of filters reads an index, and sorts at most the rows of one instant.
-    const plan = new Database(store.path, { readonly: true, fileMustExist: true });
     for (const status of [false, true])
       for (const externalId of [false, true])
         for (const customer of [false, true]) {
           const params = { beforeAt: 1, beforeId: 'x', limit: 5, ...(status ? { status: 'OPEN' } : {}), ...(externalId ? { externalId: 'E' } : {}), ...(customer ? { customer: 'c' } : {}) };
-          const steps = (plan.prepare(`EXPLAIN QUERY PLAN ${orderListSql({ status, externalId, customer })}`).all(params) as { detail: string }[]).map((r) => r.detail).join('\n');
+          const steps = queryPlan(store, orderListSql({ status, externalId, customer }), params);
           expect(steps).not.toMatch(/SCAN orders|TEMP B-TREE FOR ORDER BY/);
           expect(steps).toContain('SEARCH orders USING INDEX');
         }
-    plan.close();
     store.close();
   });
 
   it('reads a page of the exception and shipment lists through an index in list order, not by sorting them all', () => {
     const { store } = openTemp();
-    const plan = new Database(store.path, { readonly: true, fileMustExist: true });
     const internals = store as unknown as { exceptions: Record<string, Database.Statement>; shipments: { stmts: Record<string, Database.Statement> } };
     const lists: [Database.Statement, Record<string, unknown> | unknown[]][] = [
       [internals.exceptions.listAll!, { limit: 5 }],
@@ -417,21 +418,17 @@ describe('SqliteStore', () => {
       [internals.shipments.stmts.ofOrder!, ['O-1']],
     ];
     for (const [stmt, params] of lists) {
-      const steps = (plan.prepare(`EXPLAIN QUERY PLAN ${stmt.source}`).all(...(Array.isArray(params) ? params : [params])) as { detail: string }[]).map((r) => r.detail).join('\n');
+      const steps = queryPlan(store, stmt.source, ...(Array.isArray(params) ? params : [params]));
       expect(steps, stmt.source).not.toMatch(/SCAN (exceptions|shipments)\b(?! USING)|TEMP B-TREE/);
     }
-    plan.close();
     store.close();
   });
 
   it('reads a page of the tasks in one state through tasks_state, not by sorting every finished task', () => {
     const { store } = openTemp();
-    const plan = new Database(store.path, { readonly: true, fileMustExist: true });
-    const stmt = (store as unknown as { stmts: Record<string, Database.Statement> }).stmts.tasksInStatePage!;
-    const steps = (plan.prepare(`EXPLAIN QUERY PLAN ${stmt.source}`).all({ state: 'FINISHED', afterAt: 0, afterId: '', limit: 5 }) as { detail: string }[]).map((r) => r.detail).join('\n');
+    const steps = queryPlan(store, statementsOf(store).tasksInStatePage!.source, { state: 'FINISHED', afterAt: 0, afterId: '', limit: 5 });
     expect(steps).toContain('USING INDEX tasks_state (state=?');
     expect(steps).not.toMatch(/SCAN t\b|TEMP B-TREE FOR ORDER BY/);
-    plan.close();
     store.close();
   });
 

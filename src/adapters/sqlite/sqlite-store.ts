@@ -673,15 +673,6 @@ const RELEASE_ORDER = `FROM order_lines l
   LIMIT CAST(? AS INTEGER)`;
 
 /**
- * Every bound LIMIT is written `LIMIT CAST(? AS INTEGER)`. SQLite (3.53 here) lets the planner
- * look at the value bound to a bare LIMIT parameter, and a statement whose plan read a bound
- * value is compiled again each time that parameter is bound: measured, a bare LIMIT cost 4-20 µs
- * more per run, as much as preparing the statement (the dispatcher's trip query: 28 µs instead
- * of 11). The cast hides the value from the planner, whose plans here do not depend on it
- * (EXPLAIN QUERY PLAN of all 20 statements was the same before and after).
- * sqlite-store.test.ts keeps bare ones out.
- */
-/**
  * The order list for the filters given, newest first from the cursor (createdAt, id): each
  * combination reads one index in list order and stops after a page (migration 13), where one
  * statement for all of them (`@status IS NULL OR ...`) could use none and sorted every order.
@@ -695,6 +686,15 @@ export function orderListSql(filters: { status: boolean; externalId: boolean; cu
   return `SELECT * FROM orders WHERE status = @status AND ${rest} UNION SELECT * FROM orders WHERE fulfilment = @status AND ${rest} ${page}`;
 }
 
+/**
+ * Every bound LIMIT is written `LIMIT CAST(? AS INTEGER)`. SQLite (3.53 here) lets the planner
+ * look at the value bound to a bare LIMIT parameter, and a statement whose plan read a bound
+ * value is compiled again each time that parameter is bound: measured, a bare LIMIT cost 4-20 µs
+ * more per run, as much as preparing the statement (the dispatcher's trip query: 28 µs instead
+ * of 11). The cast hides the value from the planner, whose plans here do not depend on it
+ * (EXPLAIN QUERY PLAN of all 20 statements was the same before and after).
+ * sqlite-store.test.ts keeps bare ones out.
+ */
 function prepare(db: Database.Database) {
   return {
     readSequence: db.prepare('SELECT value FROM sequences WHERE name = ?'),
@@ -790,14 +790,14 @@ function prepare(db: Database.Database) {
          AND (@devices IS NULL OR (@devices = 'amr') = (t.device_class = 'amr'))
        ORDER BY t.created_at, t.id LIMIT CAST(@limit AS INTEGER)`,
     ),
-    // Named, and its WHERE repeated: without statistics the planner preferred tasks_state, which
-    // reads and sorts every CREATED task — what migration 12 is there to avoid.
     // tasks_state is (state, created_at): one state reads in list order, ties on created_at sorted among themselves.
     tasksInStatePage: db.prepare(
       `SELECT t.*, l.order_id FROM tasks t JOIN order_lines l ON l.id = t.line_id
        WHERE t.state = @state AND (t.created_at, t.id) > (@afterAt, @afterId)
        ORDER BY t.created_at, t.id LIMIT CAST(@limit AS INTEGER)`,
     ),
+    // Named, and its WHERE repeated: without statistics the planner preferred tasks_state, which
+    // reads and sorts every CREATED task — what migration 12 is there to avoid.
     amrTripsWaiting: db.prepare(
       `SELECT t.*, l.order_id FROM tasks t INDEXED BY tasks_amr_waiting JOIN order_lines l ON l.id = t.line_id
        WHERE t.state = 'CREATED' AND t.device_class = 'amr'
